@@ -1,0 +1,50 @@
+"""Where an assignment's notebook and tests live, and which assignment a submission is for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.errors import UsageError
+from autograder.notebook import assignment_of
+
+SOURCES = ("reference", "assignments")  # instructors grade against reference/, students check against the bundle
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    directory: Path
+
+    @property
+    def notebook(self) -> Path:
+        return self.directory / f"{self.name}.ipynb"
+
+    @property
+    def tests(self) -> Path:
+        return self.directory / f"test_{self.name}.py"
+
+
+def available(root: Path) -> list[str]:
+    return sorted({p.parent.name for source in SOURCES for p in (root / source).glob("*/test_*.py")
+                   if p.name == f"test_{p.parent.name}.py"})
+
+
+def find_assignment(name: str, root: Path) -> Assignment:
+    for source in SOURCES:
+        assignment = Assignment(name, root / source / name)
+        if assignment.tests.is_file() and assignment.notebook.is_file():
+            return assignment
+    known = ", ".join(available(root)) or "none"
+    raise UsageError(f"unknown assignment {name!r} under {root} (known: {known})")
+
+
+def infer_assignment(nb: nbformat.NotebookNode | None, path: Path, root: Path) -> str:
+    """The assignment from the notebook's metadata, else from a file name like `mlp.ipynb`."""
+    declared = assignment_of(nb) if nb is not None else None
+    if declared:
+        return declared
+    if path.stem in available(root):
+        return path.stem
+    raise UsageError(f"{path}: cannot tell which assignment this notebook is for; pass --assignment")

@@ -1,0 +1,200 @@
+"""Assignment-agnostic checks, run in the trusted parent on plain tensors that came back from the worker.
+
+Every failure raises `CheckFailed` with a message a student can act on: what was checked, expected vs
+got, where the first mismatch is and how large the largest error is. Where a known mistake is cheap to
+recognise (a flipped sign, a transpose, a wrong constant factor, or a named wrong variant the test
+computes), the message names it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from autograder.remote import RemoteObject
+
+
+class CheckFailed(AssertionError):
+    """A check found the submission's answer wrong; the message is shown to the student."""
+
+
+# Relative error in the CS231n sense: < 1e-7 is good, > 1e-2 is wrong.
+def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    a, e = actual.double(), expected.double()
+    return float(((a - e).abs() / (a.abs() + e.abs()).clamp_min(1e-8)).max()) if a.numel() else 0.0
+
+
+def expect_tensor(value: Any, name: str) -> torch.Tensor:
+    """The value as a plain tensor, or a failure saying what came back instead."""
+    if isinstance(value, torch.Tensor) and type(value) is torch.Tensor:
+        return value
+    if isinstance(value, RemoteObject):
+        got = f"an object of type {value.remote_type}"
+    else:
+        got = f"a {type(value).__name__}"
+    raise CheckFailed(f"{name}: expected a torch.Tensor, got {got}")
+
+
+def assert_shape(value: Any, shape: tuple[int, ...], name: str) -> torch.Tensor:
+    t = expect_tensor(value, name)
+    if tuple(t.shape) != tuple(shape):
+        hint = ""
+        if sorted(t.shape) == sorted(shape):
+            hint = " (same sizes in a different order: are two dimensions swapped?)"
+        raise CheckFailed(f"{name}: expected shape {tuple(shape)}, got {tuple(t.shape)}{hint}")
+    return t
+
+
+def assert_dtype(value: Any, dtype: torch.dtype, name: str) -> torch.Tensor:
+    t = expect_tensor(value, name)
+    if t.dtype != dtype:
+        raise CheckFailed(f"{name}: expected dtype {dtype}, got {t.dtype}")
+    return t
+
+
+def _is_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
+              equal_nan: bool = False) -> bool:
+    return actual.shape == expected.shape and bool(
+        torch.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan).all()
+    )
+
+
+def _diagnose(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
+              mistakes: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the mistake that `actual` matches, if any."""
+    for mistake, wrong in mistakes.items():
+        if _is_close(actual, wrong.to(actual.dtype), rtol, atol, equal_nan=True):
+            return mistake
+    if expected.abs().max() > atol and _is_close(actual, -expected, rtol, atol):
+        return "the sign is flipped (a gradient with the wrong sign points uphill)"
+    if expected.dim() == 2 and expected.shape[0] != expected.shape[1] and _is_close(actual, expected.T, rtol, atol):
+        return "the result is transposed"
+    scale = (actual * expected).sum() / (expected * expected).sum().clamp_min(1e-30)
+    if (expected.abs().max() > atol and abs(float(scale) - 1) > 1e-3 and float(scale) != 0
+            and _is_close(actual, scale * expected, rtol, atol)):
+        return f"off by a constant factor of {float(scale):.4g}"
+    return None
+
+
+def assert_close(actual: Any, expected: torch.Tensor, name: str, *, rtol: float | None = None,
+                 atol: float | None = None, mistakes: Mapping[str, torch.Tensor] | None = None) -> None:
+    """Elementwise closeness (torch.testing's default tolerances for the dtype unless given)."""
+    got = expect_tensor(actual, name)
+    default_rtol, default_atol = _default_tolerances(expected.dtype)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    if got.shape != expected.shape:
+        assert_shape(got, tuple(expected.shape), name)
+    got = got.to(expected.dtype) if got.is_floating_point() and expected.is_floating_point() else got
+    if got.dtype != expected.dtype:
+        raise CheckFailed(f"{name}: expected dtype {expected.dtype}, got {got.dtype}")
+    if _is_close(got, expected, rtol, atol):
+        return
+    raise CheckFailed(_mismatch_message(got, expected, name, rtol, atol, mistakes or {}))
+
+
+def _default_tolerances(dtype: torch.dtype) -> tuple[float, float]:
+    return {torch.float64: (1e-7, 1e-7), torch.float32: (1.3e-6, 1e-5),
+            torch.float16: (1e-3, 1e-5)}.get(dtype, (0.0, 0.0))
+
+
+def _mismatch_message(got: torch.Tensor, expected: torch.Tensor, name: str, rtol: float, atol: float,
+                      mistakes: Mapping[str, torch.Tensor]) -> str:
+    if not got.is_floating_point():
+        bad = (got != expected)
+    else:
+        bad = ~torch.isclose(got, expected, rtol=rtol, atol=atol)
+    n_bad = int(bad.sum())
+    first = tuple(int(i) for i in bad.nonzero()[0])
+    diff = (got.double() - expected.double()).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+    details = (f"{n_bad} of {got.numel()} values differ from the expected result. "
+               f"First mismatch at index {list(first)}: expected {expected[first].item():.6g}, "
+               f"got {got[first].item():.6g}; largest absolute error {diff.max().item():.3g}")
+    if torch.isnan(got).any() and not torch.isnan(expected).any():
+        details += "; your result contains NaN"
+    mistake = _diagnose(got, expected, rtol, atol, mistakes) if got.is_floating_point() else None
+    return f"{name}: likely mistake: {mistake}. {details}" if mistake else f"{name}: {details}"
+
+
+def assert_rel_error(actual: Any, expected: torch.Tensor, name: str, *, max_error: float = 1e-7,
+                     mistakes: Mapping[str, torch.Tensor] | None = None) -> None:
+    """CS231n relative error below `max_error` (1e-7 good, 1e-2 wrong)."""
+    got = expect_tensor(actual, name)
+    if got.shape != expected.shape:
+        assert_shape(got, tuple(expected.shape), name)
+    err = rel_error(got, expected)
+    if err <= max_error:
+        return
+    details = f"relative error {err:.3g} is above the {max_error:g} allowed"
+    mistake = _diagnose(got.double(), expected.double(), max_error, 1e-10, mistakes or {})
+    raise CheckFailed(f"{name}: likely mistake: {mistake}. {details}" if mistake else f"{name}: {details}")
+
+
+def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                       eps: float = 1e-6) -> torch.Tensor:
+    """Centred finite differences of a scalar function, in float64."""
+    x = x.detach().double().clone()
+    grad = torch.zeros_like(x)
+    flat_x, flat_g = x.view(-1), grad.view(-1)
+    for i in range(flat_x.numel()):
+        old = flat_x[i].item()
+        flat_x[i] = old + eps
+        plus = float(f(x))
+        flat_x[i] = old - eps
+        minus = float(f(x))
+        flat_x[i] = old
+        flat_g[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def assert_gradient(analytic: Any, f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                    name: str, *, max_error: float = 1e-6,
+                    mistakes: Mapping[str, torch.Tensor] | None = None) -> None:
+    """A hand-written gradient against centred finite differences of the trusted function `f`."""
+    assert_rel_error(analytic, numerical_gradient(f, x), name, max_error=max_error, mistakes=mistakes)
+
+
+def accuracy(logits: Any, labels: torch.Tensor, name: str = "predictions") -> float:
+    """Fraction correct, from (N, C) scores or (N,) predicted labels."""
+    out = expect_tensor(logits, name)
+    if out.dim() == 2:
+        assert_shape(out, (len(labels), out.shape[1]), name)
+        out = out.argmax(dim=1)
+    else:
+        assert_shape(out, (len(labels),), name)
+    return float((out.long() == labels).double().mean())
+
+
+def assert_at_least(value: float, threshold: float, name: str) -> None:
+    if not value >= threshold:
+        raise CheckFailed(f"{name} is {value:.4g}; at least {threshold:g} is needed")
+
+
+def state_dict_of(remote_module: RemoteObject, name: str = "model") -> dict[str, torch.Tensor]:
+    """The student's parameters and buffers as plain tensors, validated."""
+    state = remote_module.state_dict()
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise CheckFailed(f"{name}.state_dict() did not return a dict of tensors")
+    return {k: expect_tensor(v, f"{name}.state_dict()[{k!r}]") for k, v in state.items()}
+
+
+def copy_parameters(state: Mapping[str, torch.Tensor], module: torch.nn.Module,
+                    name: str = "model") -> None:
+    """Load parameters into `module` by order, so the student's layer names need not match ours."""
+    targets = list(module.state_dict().items())
+    values = list(state.values())
+    if len(values) != len(targets):
+        raise CheckFailed(f"{name} has {len(values)} parameter/buffer tensors, expected {len(targets)}: "
+                          f"{[tuple(v.shape) for v in values]} vs {[tuple(t.shape) for _, t in targets]}")
+    loaded = {}
+    for (key, target), (student_key, value) in zip(targets, state.items()):
+        if value.shape != target.shape:
+            hint = ""
+            if value.dim() == 2 and tuple(value.shape) == tuple(target.shape)[::-1]:
+                hint = " (transposed: are in_features and out_features swapped?)"
+            raise CheckFailed(f"{name}: parameter {student_key!r} has shape {tuple(value.shape)}, "
+                              f"expected {tuple(target.shape)}{hint}")
+        loaded[key] = value.to(target.dtype)
+    module.load_state_dict(loaded)

@@ -1,0 +1,172 @@
+"""The grader's side of a worker: start it, ask it things, and settle every time limit in one place."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder import wire
+from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.remote import RemoteObject
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Wall-clock limits are enforced here, the rest by rlimits."""
+
+    start_seconds: float = 60.0         # interpreter start and imports
+    cell_seconds: float = 30.0          # one notebook cell
+    request_seconds: float = 60.0       # one request from a test
+    submission_seconds: float = 600.0   # everything for one submission, across worker restarts
+    memory_bytes: int = 4 * 2**30
+    file_size_bytes: int = 64 * 2**20
+    output_bytes: int = 32 * 2**10
+
+
+class Budget:
+    """The wall-clock time a submission has left, shared by every worker started for it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def deadline(self, seconds: float) -> tuple[float, float]:
+        """(deadline, the limit that applies), or WorkerTimeout if nothing is left."""
+        remaining = self.ends - time.monotonic()
+        if remaining <= 0:
+            raise WorkerTimeout(f"the submission used up its time budget of {self.seconds:g} s")
+        limit = min(seconds, remaining)
+        return time.monotonic() + limit, limit
+
+
+_PASSED_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _worker_env(home: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.update(PATH=os.defpath, HOME=home, TMPDIR=home, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+class WorkerClient:
+    """One worker process running one submission. Handles it returns become proxies bound to it."""
+
+    def __init__(self, limits: Limits, budget: Budget) -> None:
+        self.limits, self.budget = limits, budget
+        self.request_seconds = limits.request_seconds
+        self._dir = tempfile.TemporaryDirectory(prefix="grade-")
+        self._output_path = Path(self._dir.name) / "output.log"
+        work = Path(self._dir.name) / "work"
+        work.mkdir()
+        with open(self._output_path, "wb") as output:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "autograder.worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output, cwd=work,
+                env=_worker_env(str(work)), start_new_session=True, close_fds=True,
+            )
+        self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
+                                                 "cpu": int(limits.submission_seconds) + 1,
+                                                 "file_size": limits.file_size_bytes}},
+                     timeout=limits.start_seconds)
+
+    def run_cell(self, label: str, source: str) -> dict[str, str] | None:
+        """Run one cell; its error (type, message, traceback), or None. A cell that overruns is
+        interrupted inside the worker first, so the cells after it still run."""
+        report = self.request({"op": "run_cell", "label": label, "source": source,
+                               "timeout": self.limits.cell_seconds}, timeout=self.limits.cell_seconds + 5)
+        if report is None or type(report) is dict and report.keys() == {"type", "message", "traceback"} \
+                and all(type(v) is str for v in report.values()):
+            return report
+        self.close()
+        raise ProtocolError("the worker sent a malformed cell report; it was stopped")
+
+    def request(self, message: dict[str, Any], timeout: float | None = None) -> Any:
+        deadline, limit = self.budget.deadline(timeout or self.request_seconds)
+        if self._proc.poll() is not None:
+            raise WorkerDied(self._death_reason())
+        try:
+            wire.write_message(self._proc.stdin.fileno(), wire.pack(message, self._to_handle))
+            reply = wire.read_message(self._proc.stdout.fileno(), self._from_handle, deadline)
+        except wire.ChannelTimeout:
+            self.close()
+            raise WorkerTimeout(f"no answer within {limit:g} s; the worker was stopped") from None
+        except (wire.ChannelClosed, BrokenPipeError):
+            self.close()
+            raise WorkerDied(self._death_reason()) from None
+        except wire.WireError as exc:
+            self.close()
+            raise ProtocolError(f"the worker sent invalid data ({exc}); it was stopped") from None
+        return self._unwrap(reply)
+
+    def _unwrap(self, reply: Any) -> Any:
+        if type(reply) is dict and reply.keys() == {"ok", "value"} and reply["ok"] is True:
+            return reply["value"]
+        if type(reply) is dict and reply.keys() == {"ok", "error"} and reply["ok"] is False:
+            error = reply["error"]
+            if type(error) is dict and error.keys() == {"type", "message", "traceback"} \
+                    and all(type(v) is str for v in error.values()):
+                raise StudentCodeError(error["type"][:100], error["message"], error["traceback"])
+        self.close()
+        raise ProtocolError("the worker sent a malformed answer; it was stopped")
+
+    def namespace(self) -> RemoteObject:
+        """The submission's top-level names."""
+        return RemoteObject(self, None)
+
+    def _from_handle(self, handle: wire.Handle) -> RemoteObject:
+        return RemoteObject(self, handle)
+
+    def _to_handle(self, value: Any) -> wire.Handle:
+        if isinstance(value, RemoteObject) and value._channel is self and value._handle is not None:
+            return value._handle
+        if isinstance(value, RemoteObject):
+            raise wire.WireError("this student object belongs to a worker that has been replaced")
+        raise wire.WireError(f"cannot send a value of type {type(value).__name__} to the worker")
+
+    def _death_reason(self) -> str:
+        code = self._proc.wait()
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = {"SIGKILL": " (often: out of memory)", "SIGXCPU": " (CPU time limit)",
+                    "SIGXFSZ": " (file size limit)", "SIGSEGV": " (crashed)"}.get(name, "")
+            return f"the worker process was killed by {name}{hint}"
+        return f"the worker process exited with code {code}"
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def output(self) -> str:
+        """What the submission printed, cut to the output limit."""
+        limit = self.limits.output_bytes
+        try:
+            with open(self._output_path, "rb") as f:
+                data = f.read(limit + 1)
+        except OSError:
+            return ""
+        text = data[:limit].decode("utf-8", "replace")
+        return text + ("\n[output truncated]" if len(data) > limit else "")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+    def cleanup(self) -> None:
+        self.close()
+        self._dir.cleanup()

@@ -1,0 +1,59 @@
+"""Grading one notebook: run the assignment's tests through pytest with the grading plugin."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.assignments import find_assignment, infer_assignment
+from autograder.client import Limits
+from autograder.errors import NotebookError, UsageError
+from autograder.notebook import read_notebook
+from autograder.plugin import GradingPlugin
+from autograder.results import SubmissionResult
+
+_PYTEST_FAILED = {
+    pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+    pytest.ExitCode.NO_TESTS_COLLECTED,
+}
+
+
+def resolve_assignment(path: Path, assignment: str | None, root: Path) -> str:
+    """The assignment a submission is graded as: the one asked for, else the one it declares."""
+    if assignment:
+        return assignment
+    try:
+        nb = read_notebook(path)
+    except NotebookError:
+        nb = None
+    return infer_assignment(nb, path, root)
+
+
+def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,
+                   limits: Limits | None = None) -> SubmissionResult:
+    """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them."""
+    root = root or Path.cwd()
+    name = resolve_assignment(path, assignment, root)
+    tests = find_assignment(name, root).tests
+    plugin = GradingPlugin(path, limits)
+    args = [str(tests), "-q", "-p", "no:cacheprovider", "--rootdir", str(tests.parent), "-c", os.devnull,
+            "--import-mode=importlib", "-p", "autograder.plugin"]
+    started = time.monotonic()
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = pytest.main(args, plugins=[plugin])
+    if code in _PYTEST_FAILED:
+        raise UsageError(f"the tests in {tests} could not be run (pytest exit code {int(code)}):\n"
+                         f"{output.getvalue()[-3000:]}")
+    session = plugin.session
+    return SubmissionResult(
+        assignment=name, submission=str(path), tests=list(plugin.results.values()),
+        status="unreadable" if plugin.unreadable else "graded",
+        error=plugin.unreadable.reason if plugin.unreadable else "",
+        cell_errors=session.cell_errors if session else [], output=session.output if session else "",
+        duration=round(time.monotonic() - started, 3),
+    )

@@ -1,0 +1,144 @@
+"""Reading submissions and turning them into the list of cells a worker runs.
+
+Reading is strict about what makes grading impossible (not JSON, not a notebook, an old format, no
+code) and says which file and what is wrong. Building the program is where the reference's authority
+over the notebook is applied: read-only cells come from the reference and demonstration cells are
+skipped, however the submission changed them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+
+from autograder.errors import NotebookError
+
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+DEMO_TAG = "demo"
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    source: str
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at `path`, validated, or NotebookError saying what is wrong with it."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(path, f"is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
+                                  "limit (clear the outputs and save again)")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(path, f"is not UTF-8 text (bad byte at offset {exc.start})") from None
+    except OSError as exc:
+        raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw or "nbformat" not in raw:
+        raise NotebookError(path, "is not a Jupyter notebook (no 'cells' or 'nbformat' field)")
+    major = raw["nbformat"]
+    if not isinstance(major, int) or major < 4:
+        raise NotebookError(path, f"uses notebook format {major}; open and save it in a current Jupyter "
+                                  "to convert it to format 4")
+    if major > 4:
+        raise NotebookError(path, f"uses notebook format {major}, newer than this grader understands (4)")
+    try:
+        nb = nbformat.reads(text, as_version=4, capture_validation_error={})
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(path, f"is not a valid notebook: {exc.message}") from None
+    if not any(cell.cell_type == "code" for cell in nb.cells):
+        raise NotebookError(path, "has no code cells")
+    return nb
+
+
+def assignment_of(nb: nbformat.NotebookNode) -> str | None:
+    """The assignment a notebook declares in its metadata, if any."""
+    name = nb.metadata.get("autograder", {}).get("assignment")
+    return name if isinstance(name, str) else None
+
+
+def check_assignment(nb: nbformat.NotebookNode, expected: str | None, path: Path) -> None:
+    """A notebook that declares another assignment is a wrong upload, not a bad attempt."""
+    declared = assignment_of(nb)
+    if expected and declared and declared != expected:
+        raise NotebookError(path, f"is a notebook for assignment {declared!r}, not {expected!r}")
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _is_locked(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("locked"))
+
+
+def _is_demo(cell: nbformat.NotebookNode) -> bool:
+    return DEMO_TAG in cell.metadata.get("tags", [])
+
+
+def build_program(submission: nbformat.NotebookNode, template: nbformat.NotebookNode) -> list[Cell]:
+    """The cells to run: the submission's code cells in order, with the template's authority applied.
+
+    A cell whose grade_id is locked in the template runs the template's source; a cell the template
+    tags as a demonstration is skipped; locked template cells the submission lost are put back and
+    run first. Cells the student added run as written.
+    """
+    template_cells = {_grade_id(c): c for c in template.cells if c.cell_type == "code" and _grade_id(c)}
+    seen: set[str] = set()
+    program: list[Cell] = []
+    for index, cell in enumerate(submission.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        grade_id = _grade_id(cell)
+        ours = template_cells.get(grade_id)
+        if ours is not None:
+            if grade_id in seen:
+                continue
+            seen.add(grade_id)
+            if _is_demo(ours):
+                continue
+            source = ours.source if _is_locked(ours) else cell.source
+        else:
+            source = cell.source
+        program.append(Cell(f"cell {index}", source))
+    return _restore_missing(program, template, seen)
+
+
+def _restore_missing(program: list[Cell], template: nbformat.NotebookNode, seen: set[str]) -> list[Cell]:
+    missing = [c for c in template.cells if c.cell_type == "code" and _grade_id(c) and _grade_id(c) not in seen
+               and _is_locked(c) and not _is_demo(c)]
+    if not missing:
+        return program
+    # Read-only cells hold setup (imports, constants) that later cells rely on, so they go first.
+    return [Cell(f"restored cell {_grade_id(c)}", c.source) for c in missing] + program
+
+
+_transformer = TransformerManager()
+
+
+def neutralise_magics(source: str) -> str:
+    """IPython syntax (`%magic`, `!shell`) as plain Python calling a get_ipython() that does nothing."""
+    if not any(line.lstrip().startswith(("%", "!")) or "= !" in line or "= %" in line
+               for line in source.splitlines()):
+        return source
+    try:
+        return _transformer.transform_cell(source)
+    except Exception:
+        return source
+
+
+def code_cells(submission: nbformat.NotebookNode, template: nbformat.NotebookNode) -> list[Cell]:
+    """The program, ready for the worker."""
+    return [Cell(c.label, neutralise_magics(c.source)) for c in build_program(submission, template)]

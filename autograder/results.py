@@ -1,0 +1,61 @@
+"""One result model that every report is written from."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
+
+
+@dataclass
+class TestResult:
+    name: str
+    score: float
+    max_score: float
+    status: str
+    message: str = ""
+    visibility: str = "visible"   # Gradescope's terms: "visible" for public tests, else "after_published"
+    duration: float = 0.0
+
+
+@dataclass
+class SubmissionResult:
+    assignment: str
+    submission: str
+    tests: list[TestResult] = field(default_factory=list)
+    status: str = "graded"        # or "unreadable": the notebook could not be graded at all
+    error: str = ""               # why, when unreadable
+    cell_errors: list[dict[str, str]] = field(default_factory=list)
+    output: str = ""              # what the submission printed, truncated
+    duration: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"], data["max_score"] = self.score, self.max_score
+        return data
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write through a temporary file in the same folder and rename, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

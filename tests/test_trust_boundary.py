@@ -1,0 +1,84 @@
+"""Submissions that try to win without doing the work gain nothing: their code never runs here."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.grading import grade_notebook
+from conftest import notebook_variant
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "reference" / "mlp" / "mlp.ipynb"
+STUB = ROOT / "assignments" / "mlp" / "mlp.ipynb"
+
+ALWAYS_EQUAL = '''
+class Anything:
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    def __getattr__(self, name):
+        return self
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+def linear_forward(X, w, b):
+    return Anything()
+
+
+def mse_loss(y_hat, y):
+    return Anything()
+'''
+
+PATCH_ALLCLOSE = '''
+import torch, numpy
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+numpy.allclose = lambda *a, **k: True
+import builtins
+builtins.AssertionError = type("Nothing", (Exception,), {})
+'''
+
+
+def graded(tmp_path, name, **changes):
+    return grade_notebook(notebook_variant(STUB, tmp_path / f"{name}.ipynb", **changes), "mlp", ROOT)
+
+
+def test_no_submission_code_runs_in_the_grading_process(tmp_path):
+    marker = tmp_path / "ran_in.txt"
+    result = graded(tmp_path, "marker", prepend=[f"import os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))"])
+    assert marker.exists() and int(marker.read_text()) != os.getpid()
+    assert result.score == 0
+
+
+def test_patched_comparisons_gain_nothing(tmp_path):
+    result = graded(tmp_path, "patch", prepend=[PATCH_ALLCLOSE])
+    assert result.score == 0
+    assert torch.allclose(torch.zeros(1), torch.ones(1)) is False
+
+
+def test_always_equal_objects_gain_nothing(tmp_path):
+    result = graded(tmp_path, "eq", replace={"linear-forward": ALWAYS_EQUAL})
+    assert result.score == 0
+    forward = {t.name: t for t in result.tests}["test_linear_forward"]
+    assert forward.status == "failed" and "expected a torch.Tensor, got an object of type Anything" in forward.message
+
+
+@pytest.mark.parametrize("exit_call", ["import sys; sys.exit(0)", "import os; os._exit(0)"])
+def test_exiting_early_gains_nothing(tmp_path, exit_call):
+    result = graded(tmp_path, "exit", prepend=[exit_call])
+    assert result.score == 0 and result.max_score == 100
+    assert all(t.status != "passed" for t in result.tests)
+    if "_exit" in exit_call:
+        assert all("exited with code 0" in t.message for t in result.tests)
+
+
+def test_exiting_after_a_correct_solution_keeps_only_what_was_earned(tmp_path):
+    """sys.exit in a cell stops only that cell; the correct cells before and after still count."""
+    result = grade_notebook(notebook_variant(REFERENCE, tmp_path / "late_exit.ipynb",
+                                             prepend=["import sys; sys.exit(0)"]), "mlp", ROOT)
+    assert result.score == 100
+    assert result.cell_errors and result.cell_errors[0]["type"] == "SystemExit"

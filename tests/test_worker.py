@@ -1,0 +1,124 @@
+"""The worker process, for real: isolation, limits, and how its failures are reported."""
+import os
+
+import pytest
+import torch
+
+from autograder.client import Budget, Limits, WorkerClient
+from autograder.errors import StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.notebook import Cell
+from autograder.remote import vjp
+from autograder.session import SubmissionSession
+
+FAST = Limits(cell_seconds=3, request_seconds=5, output_bytes=200)
+
+
+@pytest.fixture
+def worker():
+    client = WorkerClient(FAST, Budget(120))
+    yield client
+    client.cleanup()
+
+
+@pytest.fixture(scope="module")
+def shared_worker():
+    """One worker for the tests that leave it alive: starting one costs seconds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_SECRET", "must not reach the worker")
+        client = WorkerClient(FAST, Budget(300))
+    yield client
+    client.cleanup()
+
+
+def run(client, *sources):
+    return [client.run_cell(f"cell {i}", s) for i, s in enumerate(sources, start=1)]
+
+
+def test_a_failing_cell_does_not_stop_the_others(shared_worker):
+    reports = run(shared_worker, "x = 1", "1 / 0", "import sys; sys.exit(0)", "y = x + 1")
+    assert reports[0] is None and reports[3] is None
+    assert reports[1]["type"] == "ZeroDivisionError" and 'File "<cell 2>"' in reports[1]["traceback"]
+    assert reports[2]["type"] == "SystemExit"
+    assert shared_worker.namespace().y == 2
+
+
+def test_an_endless_cell_is_interrupted_and_the_rest_still_runs(shared_worker):
+    reports = run(shared_worker, "while True:\n    try:\n        pass\n    except Exception:\n        pass", "z = 3")
+    assert reports[0]["type"] == "CellTimeout" and reports[1] is None
+    assert shared_worker.namespace().z == 3
+
+
+def test_objects_stay_in_the_worker_and_tensors_come_back(shared_worker):
+    run(shared_worker, "import torch\nlayer = torch.nn.Linear(4, 3).double()\nimport os\npid = os.getpid()")
+    ns = shared_worker.namespace()
+    assert ns.pid != os.getpid()
+    layer = ns.layer
+    assert layer.remote_type == "Linear"
+    x = torch.randn(2, 4, dtype=torch.float64)
+    out = layer(x)
+    state = layer.state_dict()
+    assert torch.allclose(out, x @ state["weight"].T + state["bias"])
+    result = vjp(layer, x, grad_output=torch.ones(2, 3, dtype=torch.float64))
+    assert torch.allclose(result.param_grads["bias"], torch.full((3,), 2.0, dtype=torch.float64))
+    assert torch.allclose(result.input_grads[0], state["weight"].sum(0).expand(2, 4))
+
+
+def test_student_exceptions_arrive_as_student_code_errors(shared_worker):
+    run(shared_worker, "def f():\n    raise NotImplementedError()")
+    with pytest.raises(StudentCodeError) as info:
+        shared_worker.namespace().f()
+    assert info.value.not_implemented
+    with pytest.raises(StudentCodeError, match="does not define 'missing'"):
+        shared_worker.namespace().missing
+
+
+def test_a_call_that_never_returns_times_out_and_the_worker_is_stopped(worker):
+    run(worker, "import time\ndef slow():\n    time.sleep(60)")
+    with pytest.raises(WorkerTimeout, match="no answer within 5 s"):
+        worker.namespace().slow()
+    assert not worker.alive
+
+
+def test_a_worker_that_exits_is_reported_as_dead(worker):
+    run(worker, "import os\ndef leave():\n    os._exit(0)")
+    with pytest.raises(WorkerDied, match="exited with code 0"):
+        worker.namespace().leave()
+
+
+def test_memory_limit_holds(worker):
+    run(worker, "import torch\ndef hog():\n    return torch.ones(2**31, dtype=torch.float64).sum()")
+    with pytest.raises((StudentCodeError, WorkerDied)):
+        worker.namespace().hog()
+
+
+def test_environment_is_scrubbed_and_cwd_private(shared_worker):
+    run(shared_worker, "import os\nenv = dict(os.environ)\ncwd = os.getcwd()")
+    env = shared_worker.namespace().env
+    assert "GRADER_SECRET" not in env and env["HOME"] == shared_worker.namespace().cwd
+    assert shared_worker.namespace().cwd != os.getcwd()
+
+
+def test_output_is_captured_and_truncated(worker):
+    run(worker, "print('hello from the student')\nprint('x' * 10000)")
+    output = worker.output()
+    assert output.startswith("hello from the student") and output.endswith("[output truncated]")
+    assert len(output) < 400
+
+
+def test_a_session_replaces_a_dead_worker_but_not_a_broken_notebook():
+    cells = [Cell("cell 1", "import os\ndef die():\n    os._exit(3)\nvalue = 7")]
+    session = SubmissionSession(cells, FAST)
+    try:
+        with pytest.raises(WorkerDied):
+            session.student(5).die()
+        assert session.student(5).value == 7
+    finally:
+        session.close()
+    broken = SubmissionSession([Cell("cell 1", "import os\nos._exit(0)")], FAST)
+    try:
+        with pytest.raises(WorkerDied, match="while running cell 1"):
+            broken.student(5)
+        with pytest.raises(WorkerDied):
+            broken.student(5)
+    finally:
+        broken.close()
