@@ -74,18 +74,50 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
 
 
 @main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--assignment", "-a", help="Assignment name (default: from the notebook's metadata or file name).")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding assignments/ (when the notebook is not in its bundle folder).")
+def check(notebook: Path, assignment: str | None, root: Path) -> None:
+    """Run the public tests on your notebook, offline, before you submit."""
+    from autograder.assignments import find_bundle
+    from autograder.errors import UsageError
+    from autograder.grading import grade, resolve_assignment
+    from autograder.report import print_submission
+
+    console = Console()
+    try:
+        name = resolve_assignment(notebook, assignment, root)
+        result = grade(notebook, find_bundle(notebook, name, root), public_only=True)
+    except UsageError as exc:
+        _fail(str(exc))
+    print_submission(console, result)
+    todo = [t.name for t in result.tests if t.status == "not_implemented"]
+    if todo:
+        console.print(f"Still to implement: {', '.join(todo)}")
+    console.print(f"Public tests: {result.score:g}/{result.max_score:g} points. "
+                  "Hidden tests will also run when your work is graded.")
+    if result.status == "unreadable":
+        sys.exit(EXIT_UNREADABLE)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder holding reference/.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the bundle (default: ROOT/assignments).")
-def release(root: Path, out: Path | None) -> None:
-    """Make the student stubs from the reference notebooks."""
-    from autograder.assignments import find_assignment
+def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
+    """Build the student bundle (stub, public tests, reference values) of each assignment, or of NAMES."""
+    from autograder.assignments import available, find_assignment
+    from autograder.errors import UsageError
     from autograder.release import release_assignment
 
-    names = sorted(p.name for p in (root / "reference").iterdir() if (p / f"test_{p.name}.py").is_file()) \
-        if (root / "reference").is_dir() else []
-    if not names:
+    chosen = names or available(root, ("reference",))
+    if not chosen:
         _fail(f"no assignments under {root / 'reference'}")
-    for name in names:
-        click.echo(release_assignment(find_assignment(name, root), out or root / "assignments"))
+    try:
+        for name in chosen:
+            click.echo(release_assignment(find_assignment(name, root, ("reference",)), out or root / "assignments"))
+    except UsageError as exc:
+        _fail(str(exc))

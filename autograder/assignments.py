@@ -26,18 +26,26 @@ class Assignment:
         return self.directory / f"test_{self.name}.py"
 
 
-def available(root: Path) -> list[str]:
-    return sorted({p.parent.name for source in SOURCES for p in (root / source).glob("*/test_*.py")
+def available(root: Path, sources: tuple[str, ...] = SOURCES) -> list[str]:
+    return sorted({p.parent.name for source in sources for p in (root / source).glob("*/test_*.py")
                    if p.name == f"test_{p.parent.name}.py"})
 
 
-def find_assignment(name: str, root: Path) -> Assignment:
-    for source in SOURCES:
+def find_assignment(name: str, root: Path, sources: tuple[str, ...] = SOURCES) -> Assignment:
+    for source in sources:
         assignment = Assignment(name, root / source / name)
         if assignment.tests.is_file() and assignment.notebook.is_file():
             return assignment
-    known = ", ".join(available(root)) or "none"
+    known = ", ".join(available(root, sources)) or "none"
     raise UsageError(f"unknown assignment {name!r} under {root} (known: {known})")
+
+
+def find_bundle(notebook: Path, name: str, root: Path) -> Assignment:
+    """The student bundle for a self-check: the notebook's own folder if it is one, else root/assignments."""
+    beside = Assignment(name, notebook.resolve().parent)
+    if beside.tests.is_file() and beside.notebook.is_file():
+        return beside
+    return find_assignment(name, root, ("assignments",))
 
 
 def infer_assignment(nb: nbformat.NotebookNode | None, path: Path, root: Path) -> str:

@@ -60,12 +60,21 @@ def _is_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: f
     )
 
 
-def _diagnose(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
-              mistakes: Mapping[str, torch.Tensor]) -> str | None:
-    """The name of the mistake that `actual` matches, if any."""
+def matching_mistake(actual: torch.Tensor, mistakes: Mapping[str, torch.Tensor], rtol: float = 1e-7,
+                     atol: float = 1e-7) -> str | None:
+    """The name of the known wrong variant `actual` equals (NaN matching NaN), if any."""
     for mistake, wrong in mistakes.items():
         if _is_close(actual, wrong.to(actual.dtype), rtol, atol, equal_nan=True):
             return mistake
+    return None
+
+
+def _diagnose(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
+              mistakes: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the mistake that `actual` matches, if any."""
+    named = matching_mistake(actual, mistakes, rtol, atol)
+    if named:
+        return named
     if expected.abs().max() > atol and _is_close(actual, -expected, rtol, atol):
         return "the sign is flipped (a gradient with the wrong sign points uphill)"
     if expected.dim() == 2 and expected.shape[0] != expected.shape[1] and _is_close(actual, expected.T, rtol, atol):

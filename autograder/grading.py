@@ -6,10 +6,11 @@ import io
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from autograder.assignments import find_assignment, infer_assignment
+from autograder.assignments import Assignment, find_assignment, infer_assignment
 from autograder.client import Limits
 from autograder.errors import NotebookError, UsageError
 from autograder.notebook import read_notebook
@@ -33,15 +34,16 @@ def resolve_assignment(path: Path, assignment: str | None, root: Path) -> str:
     return infer_assignment(nb, path, root)
 
 
-def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,
-                   limits: Limits | None = None) -> SubmissionResult:
-    """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them."""
-    root = root or Path.cwd()
-    name = resolve_assignment(path, assignment, root)
-    tests = find_assignment(name, root).tests
-    plugin = GradingPlugin(path, limits)
+def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
+          public_only: bool = False, record: dict[str, Any] | None = None) -> SubmissionResult:
+    """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them.
+
+    `public_only` runs the public tests alone; `record` collects the reference values they use.
+    """
+    tests = assignment.tests
+    plugin = GradingPlugin(path, limits, record)
     args = [str(tests), "-q", "-p", "no:cacheprovider", "--rootdir", str(tests.parent), "-c", os.devnull,
-            "--import-mode=importlib", "-p", "autograder.plugin"]
+            "--import-mode=importlib", "-p", "autograder.plugin"] + (["-m", "public"] if public_only else [])
     started = time.monotonic()
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
@@ -51,9 +53,16 @@ def grade_notebook(path: Path, assignment: str | None = None, root: Path | None 
                          f"{output.getvalue()[-3000:]}")
     session = plugin.session
     return SubmissionResult(
-        assignment=name, submission=str(path), tests=list(plugin.results.values()),
+        assignment=assignment.name, submission=str(path), tests=list(plugin.results.values()),
         status="unreadable" if plugin.unreadable else "graded",
         error=plugin.unreadable.reason if plugin.unreadable else "",
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",
         duration=round(time.monotonic() - started, 3),
     )
+
+
+def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,
+                   limits: Limits | None = None) -> SubmissionResult:
+    """Grade one submission against the assignment found under `root` (reference first, else bundle)."""
+    root = root or Path.cwd()
+    return grade(path, find_assignment(resolve_assignment(path, assignment, root), root), limits)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from autograder.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
 from autograder.checks import CheckFailed
 from autograder.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
@@ -97,9 +98,11 @@ def classify(exc: BaseException) -> tuple[str, str]:
 class GradingPlugin:
     """Runs one submission's tests and records a TestResult for every collected test."""
 
-    def __init__(self, submission: Path, limits: Limits | None = None) -> None:
+    def __init__(self, submission: Path, limits: Limits | None = None,
+                 record: dict[str, Any] | None = None) -> None:
         self.submission = submission
         self.limits = limits or Limits()
+        self.record = record
         self.results: dict[str, TestResult] = {}
         self._durations: dict[str, float] = {}
         self.session: SubmissionSession | None = None
@@ -133,7 +136,12 @@ class GradingPlugin:
 
     @pytest.fixture
     def reference(self, request: pytest.FixtureRequest) -> Any:
-        return load_reference(_notebook_beside(request.node))
+        """The reference solution; in a student bundle, the values recorded from it at release."""
+        values = Path(request.node.path).parent / VALUES_FILE
+        if values.is_file():
+            return RecordedReference(read_values(values))
+        module = load_reference(_notebook_beside(request.node))
+        return module if self.record is None else RecordingReference(module, self.record)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:

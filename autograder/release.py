@@ -6,6 +6,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignments import Assignment
+from autograder.bundle import VALUES_FILE, public_tests_source, write_values
+from autograder.errors import UsageError
+from autograder.grading import grade
 
 
 def make_stub(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -19,9 +22,21 @@ def make_stub(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def release_assignment(assignment: Assignment, out: Path) -> Path:
-    """Write the stub of one assignment to out/<name>/<name>.ipynb; returns its path."""
-    stub = make_stub(nbformat.read(assignment.notebook, as_version=4))
-    target = out / assignment.name / assignment.notebook.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(stub, target)
-    return target
+    """Write one assignment's bundle to out/<name>/: the stub, the public tests and their reference values.
+
+    The public tests are run against the reference notebook first; they must all pass, and every
+    reference call they make is recorded for replay in the bundle.
+    """
+    record: dict = {}
+    result = grade(assignment.notebook, assignment, public_only=True, record=record)
+    failing = [f"{t.name}: {t.message.splitlines()[0] if t.message else t.status}"
+               for t in result.tests if t.status != "passed"]
+    if failing:
+        raise UsageError(f"public tests of {assignment.name} fail on the reference notebook:\n" + "\n".join(failing))
+    folder = out / assignment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(make_stub(nbformat.read(assignment.notebook, as_version=4)), folder / assignment.notebook.name)
+    (folder / assignment.tests.name).write_text(
+        public_tests_source(assignment.tests.read_text(encoding="utf-8"), assignment.tests), encoding="utf-8")
+    write_values(record, folder / VALUES_FILE)
+    return folder

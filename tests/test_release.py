@@ -1,0 +1,126 @@
+"""The student bundle: what `grade release` writes, that it leaks nothing, and `grade check` on it."""
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autograder.assignments import available
+from autograder.bundle import public_tests_source
+from cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = available(ROOT, ("reference",))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle")
+    result = CliRunner().invoke(main, ["release", "--root", str(ROOT), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def solution_lines(notebook: Path) -> list[str]:
+    """Every substantial line between the solution markers of a reference notebook."""
+    import nbformat
+
+    lines, inside = [], False
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12:
+                lines.append(line.strip())
+    return lines
+
+
+def hidden_test_names(tests: Path) -> list[str]:
+    tree = ast.parse(tests.read_text())
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
+            and not any(getattr(d, "attr", None) == "public" for d in n.decorator_list)]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_committed_bundle_is_exactly_what_release_writes(bundle, name):
+    made = sorted(p.relative_to(bundle) for p in (bundle / name).rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(ROOT / "assignments") for p in (ROOT / "assignments" / name).rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts)
+    assert made == committed
+    for relative in made:
+        assert (bundle / relative).read_bytes() == (ROOT / "assignments" / relative).read_bytes(), \
+            f"assignments/{relative} is out of date: run `grade release {name}`"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_bundle_leaks_no_solution_and_no_hidden_test(bundle, name):
+    text = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in (bundle / name).rglob("*") if p.is_file())
+    reference = ROOT / "reference" / name
+    leaks = [line for line in solution_lines(reference / f"{name}.ipynb") if line in text]
+    assert not leaks, f"solution lines found in the bundle: {leaks[:5]}"
+    hidden = [test for test in hidden_test_names(reference / f"test_{name}.py") if re.search(rf"\b{test}\b", text)]
+    assert not hidden, f"hidden tests named in the bundle: {hidden}"
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert not list((bundle / name).glob("*.py")) or [p.name for p in (bundle / name).glob("*.py")] == [f"test_{name}.py"]
+
+
+def test_release_is_deterministic(bundle, tmp_path):
+    again = tmp_path / "again"
+    assert CliRunner().invoke(main, ["release", "mlp", "--root", str(ROOT), "--out", str(again)]).exit_code == 0
+    for path in (again / "mlp").iterdir():
+        assert path.read_bytes() == (bundle / "mlp" / path.name).read_bytes()
+
+
+def test_public_tests_source_drops_hidden_tests_and_their_helpers(tmp_path):
+    source = '''"""Tests."""
+import pytest
+
+SIZE = 3
+SECRET = 42
+
+
+def shared():
+    return SIZE
+
+
+def only_hidden():
+    return SECRET
+
+
+@pytest.mark.points(1)
+@pytest.mark.public
+def test_open(student):
+    assert shared() == 3
+
+
+@pytest.mark.points(1)
+def test_secret(student):
+    assert only_hidden() == 42
+'''
+    out = public_tests_source(source, tmp_path / "t.py")
+    compile(out, "t.py", "exec")
+    assert "test_open" in out and "def shared" in out and "SIZE = 3" in out
+    assert "test_secret" not in out and "only_hidden" not in out and "SECRET" not in out
+
+
+def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
+    student_dir = tmp_path / "student"
+    shutil.copytree(bundle / "mlp", student_dir)
+    notebook = student_dir / "mlp.ipynb"
+    shutil.copy(ROOT / "examples" / "submissions" / "mlp" / "mistake_gradient_sign.ipynb", notebook)
+    result = CliRunner().invoke(main, ["check", str(notebook), "--root", str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Hidden tests will also run when your work is graded" in result.output
+    assert "sign is flipped" in result.output and "Public tests: 30/40 points" in result.output
+    for hidden in hidden_test_names(ROOT / "reference" / "mlp" / "test_mlp.py"):
+        assert hidden not in result.output
+
+
+def test_check_lists_what_is_still_to_implement(bundle):
+    result = CliRunner().invoke(main, ["check", str(bundle / "mlp" / "mlp.ipynb")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Still to implement: test_linear_forward" in result.output and "0/40" in result.output
