@@ -1,0 +1,112 @@
+"""The lstm assignment grades its sample submissions as intended: exact points per test, and every
+failure of a known mistake names that mistake."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import grade_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "examples" / "submissions" / "lstm"
+
+POINTS = {
+    "test_cell_parameters_and_shapes": 6,
+    "test_cell_matches_torch_lstm_cell": 10,
+    "test_lstm_cell_function": 8,
+    "test_lstm_layer_matches_reference": 10,
+    "test_lstm_layer_gradients": 15,
+    "test_lstm_layer_reaches_back_in_time": 5,
+    "test_digit_lstm_output_shape": 6,
+    "test_digit_lstm_parameter_count": 5,
+    "test_digit_lstm_matches_reference": 12,
+    "test_digit_lstm_every_row_matters": 5,
+    "test_digit_lstm_batch_independence": 5,
+    "test_digit_lstm_learns_digits": 13,
+}
+
+# The DigitLSTM tests that run its forward pass: a mistake that crashes it fails all of them.
+_DIGIT_FORWARD = ("test_digit_lstm_output_shape", "test_digit_lstm_matches_reference",
+                  "test_digit_lstm_every_row_matters", "test_digit_lstm_batch_independence",
+                  "test_digit_lstm_learns_digits")
+
+
+def _all(tests: tuple[str, ...], phrase: str) -> dict[str, str]:
+    return {name: phrase for name in tests}
+
+
+# sample -> {failing test: a phrase its message must contain}
+EXPECTED: dict[str, dict[str, str]] = {
+    "correct_fused_matmul": {},
+    "mistake_cuda_device": _all(_DIGIT_FORWARD, 'a hard-coded device: your code puts a tensor on the GPU ("cuda")'),
+    "mistake_hidden_state_batch_first": _all(_DIGIT_FORWARD, "the initial state is shaped (N, num_layers, H)"),
+    "mistake_last_batch_element": _all(_DIGIT_FORWARD, "out[-1], the last *sequence of the batch*"),
+    "mistake_first_time_step": {
+        "test_digit_lstm_matches_reference": "the scores come from the first time step, out[:, 0]",
+        "test_digit_lstm_every_row_matters": "the scores do not depend on the last row",
+        "test_digit_lstm_learns_digits": "held-out accuracy",
+    },
+    "mistake_no_batch_first": {
+        "test_digit_lstm_matches_reference": "batch_first=True is missing",
+        "test_digit_lstm_every_row_matters": "depend on the other sequences of the batch",
+        "test_digit_lstm_batch_independence": "depend on the other sequences of the batch",
+        "test_digit_lstm_learns_digits": "held-out accuracy",
+    },
+    "mistake_gate_order": _all(
+        ("test_cell_matches_torch_lstm_cell", "test_lstm_cell_function", "test_lstm_layer_matches_reference",
+         "test_lstm_layer_gradients"),
+        "the gate blocks are unpacked in the order (i, f, o, g)"),
+    "mistake_inplace_gates": _all(("test_lstm_layer_gradients", "test_lstm_layer_reaches_back_in_time"),
+                                  "an in-place operation breaks autograd"),
+}
+
+_results: dict[str, object] = {}
+
+
+def graded(sample: str):
+    """Each sample is graded once per test session."""
+    if sample not in _results:
+        _results[sample] = grade_notebook(SAMPLES / f"{sample}.ipynb", "lstm", root=ROOT)
+    return _results[sample]
+
+
+def test_points_add_up_to_100():
+    assert sum(POINTS.values()) == 100
+
+
+def test_every_sample_is_listed():
+    assert {p.stem for p in SAMPLES.glob("*.ipynb")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("sample", sorted(EXPECTED))
+def test_sample_scores(sample):
+    failing = EXPECTED[sample]
+    result = graded(sample)
+    assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
+    by_name = {t.name: t for t in result.tests}
+    assert set(by_name) == set(POINTS)
+    for name, points in POINTS.items():
+        test = by_name[name]
+        assert test.max_score == points, name
+        if name in failing:
+            assert (test.status, test.score) == ("failed", 0), (name, test.status, test.message)
+            assert failing[name] in test.message, (name, test.message)
+        else:
+            assert (test.status, test.score) == ("passed", points), (name, test.status, test.message)
+    assert result.score == 100 - sum(POINTS[name] for name in failing)
+
+
+def test_reference_scores_full_marks():
+    result = grade_notebook(ROOT / "reference" / "lstm" / "lstm.ipynb", None, root=ROOT)
+    assert result.assignment == "lstm" and (result.score, result.max_score) == (100, 100), \
+        [(t.name, t.status, t.message) for t in result.tests if t.status != "passed"]
+
+
+def test_stub_is_not_implemented():
+    stub = ROOT / "assignments" / "lstm" / "lstm.ipynb"
+    if not stub.is_file():
+        pytest.skip("no released stub (run `grade release`)")
+    result = grade_notebook(stub, "lstm", root=ROOT)
+    assert result.score == 0
+    assert {t.status for t in result.tests} == {"not_implemented"}
