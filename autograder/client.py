@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from typing import Any
 
 from autograder import wire
 from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.launch import launch
 from autograder.remote import RemoteObject
 
 
@@ -66,11 +65,7 @@ class WorkerClient:
         work = Path(self._dir.name) / "work"
         work.mkdir()
         with open(self._output_path, "wb") as output:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "autograder.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output, cwd=work,
-                env=_worker_env(str(work)), start_new_session=True, close_fds=True,
-            )
+            self._proc = launch(work, _worker_env(str(work)), output.fileno(), limits.start_seconds)
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},
@@ -89,11 +84,11 @@ class WorkerClient:
 
     def request(self, message: dict[str, Any], timeout: float | None = None) -> Any:
         deadline, limit = self.budget.deadline(timeout or self.request_seconds)
-        if self._proc.poll() is not None:
+        if not self._proc.running():
             raise WorkerDied(self._death_reason())
         try:
-            wire.write_message(self._proc.stdin.fileno(), wire.pack(message, self._to_handle))
-            reply = wire.read_message(self._proc.stdout.fileno(), self._from_handle, deadline)
+            wire.write_message(self._proc.request_fd, wire.pack(message, self._to_handle))
+            reply = wire.read_message(self._proc.answer_fd, self._from_handle, deadline)
         except wire.ChannelTimeout:
             self.close()
             raise WorkerTimeout(f"no answer within {limit:g} s; the worker was stopped") from None
@@ -131,7 +126,9 @@ class WorkerClient:
         raise wire.WireError(f"cannot send a value of type {type(value).__name__} to the worker")
 
     def _death_reason(self) -> str:
-        code = self._proc.wait()
+        code = self._proc.kill()
+        if code is None:
+            return "the worker process ended"
         if code < 0:
             name = signal.Signals(-code).name
             hint = {"SIGKILL": " (often: out of memory)", "SIGXCPU": " (CPU time limit)",
@@ -141,7 +138,7 @@ class WorkerClient:
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        return self._proc.running()
 
     def output(self) -> str:
         """What the submission printed, cut to the output limit."""
@@ -155,17 +152,7 @@ class WorkerClient:
         return text + ("\n[output truncated]" if len(data) > limit else "")
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._proc.wait()
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            try:
-                pipe.close()
-            except OSError:
-                pass
+        self._proc.kill()
 
     def cleanup(self) -> None:
         self.close()

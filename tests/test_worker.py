@@ -122,3 +122,37 @@ def test_a_session_replaces_a_dead_worker_but_not_a_broken_notebook():
             broken.student(5)
     finally:
         broken.close()
+
+
+def test_forked_workers_share_no_state():
+    first = WorkerClient(FAST, Budget(60))
+    try:
+        run(first, "import torch, random\ntorch.ones = None\nrandom.seed(99)\nimport os\nos.environ['LEAK'] = '1'")
+    finally:
+        first.cleanup()
+    second = WorkerClient(FAST, Budget(60))
+    try:
+        run(second, "import torch, os, random\nok = torch.ones(2).sum().item()\nleak = os.environ.get('LEAK')\n"
+                    "r = random.random()")
+        ns = second.namespace()
+        assert ns.ok == 2.0 and ns.leak is None
+        import random
+        random.seed(0)
+        assert ns.r == random.random()  # every worker starts from seed 0
+    finally:
+        second.cleanup()
+
+
+def test_a_worker_that_kills_its_parent_does_not_stop_grading():
+    client = WorkerClient(FAST, Budget(60))
+    try:
+        run(client, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nx = 5")
+        assert client.namespace().x == 5
+    finally:
+        client.cleanup()
+    again = WorkerClient(FAST, Budget(60))
+    try:
+        run(again, "y = 6")
+        assert again.namespace().y == 6
+    finally:
+        again.cleanup()

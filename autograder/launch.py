@@ -1,0 +1,185 @@
+"""Starting worker processes: forked from a warm zygote when one can run, else a fresh interpreter.
+
+Either way the worker gets the same things: its own session (so its whole process group can be
+killed), a private working directory, a scrubbed environment, requests on fd 0, answers on fd 1 and
+its output file on fd 2. Only the cost differs: a fork takes milliseconds, a fresh interpreter seconds.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+class WorkerProcess:
+    """A running worker: the parent's ends of its pipes, and how to poll and kill it."""
+
+    pid: int
+    request_fd: int
+    answer_fd: int
+
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def kill(self) -> int | None:
+        """Kill its whole process group, reap it, close the pipes; the return code if known."""
+        raise NotImplementedError
+
+
+class _FreshProcess(WorkerProcess):
+    def __init__(self, cwd: Path, env: dict[str, str], output_fd: int) -> None:
+        self._popen = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=output_fd, cwd=cwd, env=env, start_new_session=True, close_fds=True)
+        self.pid = self._popen.pid
+        self.request_fd, self.answer_fd = self._popen.stdin.fileno(), self._popen.stdout.fileno()
+
+    def running(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> int | None:
+        if self._popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        code = self._popen.wait()
+        self._popen.stdin.close()
+        self._popen.stdout.close()
+        return code
+
+
+class ZygoteUnavailable(Exception):
+    """The fork server could not be started or stopped answering."""
+
+
+class _Zygote:
+    """The grading process's connection to its fork server (see autograder/zygote.py)."""
+
+    def __init__(self, start_seconds: float) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
+        env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "LANG", "LC_"))}
+        env.update(PATH=os.defpath, HOME=self._home.name, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        self._popen = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.zygote", str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self._home.name,
+            env=env, start_new_session=True)
+        theirs.close()
+        self._sock = ours
+        self._sock.settimeout(start_seconds)
+        if self._receive() != {"ready": True}:
+            raise ZygoteUnavailable("the fork server did not start")
+        self._sock.settimeout(30)
+
+    def _receive(self) -> dict:
+        try:
+            data = self._sock.recv(65536)
+        except OSError as exc:
+            raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
+        if not data:
+            raise ZygoteUnavailable("the fork server has exited")
+        return json.loads(data)
+
+    def _ask(self, message: dict, fds: list[int] = ()) -> dict:
+        try:
+            socket.send_fds(self._sock, [json.dumps(message).encode()], list(fds))
+        except OSError as exc:
+            raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
+        return self._receive()
+
+    def spawn(self, cwd: Path, env: dict[str, str], fds: list[int]) -> int:
+        return int(self._ask({"op": "spawn", "cwd": str(cwd), "env": env}, fds)["pid"])
+
+    def status(self, op: str, pid: int) -> int | None:
+        return self._ask({"op": op, "pid": pid})["status"]
+
+    def close(self) -> None:
+        self._sock.close()
+        try:
+            self._popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._popen.pid, signal.SIGKILL)
+            self._popen.wait()
+        self._home.cleanup()
+
+
+class _ForkedProcess(WorkerProcess):
+    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], output_fd: int) -> None:
+        request_read, self.request_fd = os.pipe()
+        self.answer_fd, answer_write = os.pipe()
+        try:
+            self.pid = zygote.spawn(cwd, env, [request_read, answer_write, output_fd])
+        except ZygoteUnavailable:
+            os.close(self.request_fd)
+            os.close(self.answer_fd)
+            raise
+        finally:
+            os.close(request_read)
+            os.close(answer_write)
+        self._zygote, self._code, self._closed = zygote, None, False
+
+    def running(self) -> bool:
+        if self._code is not None:
+            return False
+        try:
+            self._code = self._zygote.status("poll", self.pid)
+            return self._code is None
+        except ZygoteUnavailable:  # the worker killed the zygote and now belongs to init
+            try:
+                os.kill(self.pid, 0)
+                return True
+            except ProcessLookupError:
+                return False
+
+    def kill(self) -> int | None:
+        if self._code is None:
+            try:
+                self._code = self._zygote.status("kill", self.pid)
+            except ZygoteUnavailable:
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if not self._closed:
+            os.close(self.request_fd)
+            os.close(self.answer_fd)
+            self._closed = True
+        return self._code
+
+
+_zygote: _Zygote | None = None
+_zygote_failed = False
+
+
+def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float) -> WorkerProcess:
+    """A new worker, forked from the zygote (started on first use) unless it cannot run here."""
+    global _zygote, _zygote_failed
+    if os.environ.get("GRADE_FRESH_WORKERS") == "1" or _zygote_failed:
+        return _FreshProcess(cwd, env, output_fd)
+    if _zygote is None:
+        try:
+            _zygote = _Zygote(start_seconds)
+            atexit.register(_shutdown)
+        except (ZygoteUnavailable, OSError):
+            _zygote_failed = True  # cannot run here: fresh interpreters from now on
+            return _FreshProcess(cwd, env, output_fd)
+    try:
+        return _ForkedProcess(_zygote, cwd, env, output_fd)
+    except (ZygoteUnavailable, OSError):
+        _shutdown()  # it died (a worker may have killed it): the next launch starts a new one
+        return _FreshProcess(cwd, env, output_fd)
+
+
+def _shutdown() -> None:
+    global _zygote
+    if _zygote is not None:
+        zygote, _zygote = _zygote, None
+        zygote.close()

@@ -1,0 +1,117 @@
+"""A fork server: a warm process that has paid torch's start-up costs once and forks fresh workers.
+
+Importing torch, and the first optimizer step (which imports torch._dynamo), cost seconds; a forked
+child inherits them for free. The zygote never runs submission code itself and holds nothing of the
+grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
+no OpenMP pool exists to break in a child), and only answers the grading process over a Unix socket:
+
+    {"op": "spawn", "cwd", "env"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"}
+
+`status` is a subprocess-style return code (negative: killed by that signal), or null while running.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+import torch
+import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seconds, paid once here)
+
+MAX_MESSAGE = 64 * 1024
+
+
+def warm_up() -> None:
+    """Run once what every worker would otherwise pay for on first use."""
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      torch.optim.Adam(model.parameters())):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.randn(5, 4)), torch.tensor([0, 1, 0, 1, 1])).backward()
+        optimizer.step()
+
+
+def _status(raw: int) -> int:
+    return -os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw)
+
+
+def _become_worker(conn: socket.socket, fds: list[int], cwd: str, env: dict[str, str]) -> None:
+    """In the forked child: own session, the three pipes as fds 0-2, nothing else open, then serve."""
+    try:
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 4096)
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        from autograder import worker
+
+        worker.main()
+    finally:
+        os._exit(0)
+
+
+class Zygote:
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.children: set[int] = set()
+
+    def serve(self) -> None:
+        while True:
+            message, fds, _, _ = socket.recv_fds(self.conn, MAX_MESSAGE, 3)
+            if not message:
+                break
+            request = json.loads(message)
+            if request["op"] == "spawn":
+                reply = {"pid": self.spawn(request, fds)}
+            else:
+                reply = {"status": self.child_status(request["op"], request["pid"])}
+            self.conn.send(json.dumps(reply).encode())
+        for pid in self.children:
+            self._kill(pid)
+
+    def spawn(self, request: dict, fds: list[int]) -> int:
+        pid = os.fork()
+        if pid == 0:
+            _become_worker(self.conn, fds, request["cwd"], request["env"])
+        for fd in fds:
+            os.close(fd)
+        self.children.add(pid)
+        return pid
+
+    def child_status(self, op: str, pid: int) -> int | None:
+        if pid not in self.children:
+            raise ValueError(f"{pid} is not a worker of this zygote")
+        if op == "kill":
+            self._kill(pid)
+            op = "wait"
+        done, raw = os.waitpid(pid, 0 if op == "wait" else os.WNOHANG)
+        if done == 0:
+            return None
+        self.children.discard(pid)
+        return _status(raw)
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def main() -> None:
+    conn = socket.socket(fileno=int(sys.argv[1]))
+    warm_up()
+    conn.send(b'{"ready": true}')
+    Zygote(conn).serve()
+
+
+if __name__ == "__main__":
+    main()
