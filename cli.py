@@ -1,8 +1,13 @@
 """The `grade` command: thin commands over the library in `autograder`."""
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -44,33 +49,160 @@ def main() -> None:
               show_default=True, help="Folder holding reference/ and assignments/.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the results as JSON here.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write Gradescope's results.json here (one notebook only).")
 @click.option("--fail-under", type=click.FloatRange(min=0), help="Exit with 1 if a score is below this.")
 def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: Path | None,
-        fail_under: float | None) -> None:
+        gradescope_path: Path | None, fail_under: float | None) -> None:
     """Grade notebooks (files, or folders of them) and print a table per submission."""
     from autograder.errors import UsageError
     from autograder.grading import grade_notebook
     from autograder.report import print_submission, print_summary
+    from autograder.reports import write_gradescope
     from autograder.results import write_json_atomic
 
+    notebooks = _notebooks(paths)
+    if gradescope_path and len(notebooks) > 1:
+        raise click.UsageError("--gradescope writes one submission's results.json: give one notebook")
     console = Console()
     results = []
-    for notebook in _notebooks(paths):
+    for notebook in notebooks:
         try:
             result = grade_notebook(notebook, assignment, root)
         except UsageError as exc:
             _fail(str(exc))
-        print_submission(console, result)
+        with _fenced(console):
+            print_submission(console, result)
         results.append(result)
     if len(results) > 1:
         print_summary(console, results)
     if json_path:
         data = results[0].to_dict() if len(results) == 1 else {"submissions": [r.to_dict() for r in results]}
         write_json_atomic(json_path, data)
+    if gradescope_path:
+        write_gradescope(results[0], gradescope_path)
+    sys.exit(_exit_code(results, fail_under))
+
+
+def _exit_code(results: list, fail_under: float | None) -> int:
     if any(r.status == "unreadable" for r in results):
-        sys.exit(EXIT_UNREADABLE)
+        return EXIT_UNREADABLE
     if fail_under is not None and any(r.score < fail_under for r in results):
-        sys.exit(EXIT_UNDER)
+        return EXIT_UNDER
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _fenced(console: Console) -> Iterator[None]:
+    """In GitHub Actions, text from submissions (in feedback) must not act as workflow commands."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        yield
+        return
+    token = secrets.token_hex(16)
+    console.print(f"::stop-commands::{token}", markup=False, highlight=False, soft_wrap=True)
+    try:
+        yield
+    finally:
+        console.print(f"::{token}::", markup=False, highlight=False, soft_wrap=True)
+
+
+def _report_options(command: Callable) -> Callable:
+    for option in reversed([
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help='Write {"submissions": [...]} here.'),
+        click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here."),
+        click.option("--gradescope", type=click.Path(file_okay=False, path_type=Path),
+                     help="Write one Gradescope results file per submission into this folder."),
+        click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write a gradebook CSV here."),
+        click.option("--classroom", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write GitHub Classroom's runner result here."),
+        click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
+                     help="Write per-student feedback (Markdown and HTML, visible tests only) into this folder."),
+        click.option("--fail-under", type=click.FloatRange(min=0), help="Exit with 1 if a score is below this."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _finish(results: list, options: dict) -> None:
+    """Write the reports, print the summary and GitHub annotations, and exit with the documented code."""
+    from autograder.report import print_summary
+    from autograder.reports import ReportPaths, github_annotations, write_reports
+
+    console = Console()
+    write_reports(results, ReportPaths(json=options["json_path"], junit=options["junit"],
+                                       gradescope=options["gradescope"], csv=options["csv_path"],
+                                       classroom=options["classroom"], feedback=options["feedback"]))
+    with _fenced(console):
+        print_summary(console, results)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(results):
+            click.echo(line)
+    sys.exit(_exit_code(results, options["fail_under"]))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", "-a", help="Grade every notebook as this assignment (default: inferred per notebook).")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding reference/ and assignments/.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once (default: all cores).")
+@click.option("--shard", default="1/1", show_default=True, help="Grade only shard i of N (for CI matrices).")
+@_report_options
+def batch(folder: Path, assignment: str | None, root: Path, jobs: int | None, shard: str, **options: Any) -> None:
+    """Grade every notebook under FOLDER, in parallel, and write the reports."""
+    from rich.progress import Progress
+
+    from autograder.batch import Shard, default_jobs, find_submissions, grade_many
+    from autograder.errors import UsageError
+
+    try:
+        paths = Shard.parse(shard).take(find_submissions(folder))
+    except UsageError as exc:
+        _fail(str(exc))
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"grading {len(paths)} submissions", total=len(paths))
+        results = grade_many(paths, assignment, root, jobs or default_jobs(),
+                             lambda result: progress.advance(task))
+    _finish(results, options)
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_report_options
+def merge(results: tuple[Path, ...], **options: Any) -> None:
+    """Combine the JSON results of several shards (or runs) into one set of reports."""
+    from autograder.reports import read_results
+
+    merged = []
+    for path in results:
+        try:
+            merged += read_results(path)
+        except (ValueError, OSError) as exc:
+            _fail(f"{path}: {exc}")
+    merged.sort(key=lambda r: r.submission)
+    _finish(merged, options)
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gradebook", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The nbgrader gradebook (SQLite file); created if missing.")
+def export(results: tuple[Path, ...], gradebook: Path) -> None:
+    """Write scores from JSON results into an nbgrader gradebook."""
+    from autograder.errors import UsageError
+    from autograder.gradebook import export_to_gradebook
+    from autograder.reports import read_results
+
+    loaded = []
+    try:
+        for path in results:
+            loaded += read_results(path)
+        export_to_gradebook(loaded, gradebook)
+    except (ValueError, OSError, UsageError) as exc:
+        _fail(str(exc))
+    click.echo(f"exported {len(loaded)} results to {gradebook}")
 
 
 @main.command()
