@@ -206,6 +206,23 @@ def export(results: tuple[Path, ...], gradebook: Path) -> None:
 
 
 @main.command()
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding reference/.")
+def doctor(root: Path) -> None:
+    """Show which protections workers get on this machine."""
+    from rich.table import Table
+
+    from autograder.doctor import diagnose
+
+    table = Table(title="protections", title_justify="left")
+    for column in ("protection", "active", "detail"):
+        table.add_column(column)
+    for check in diagnose(root):
+        table.add_row(check.name, "[green]yes[/]" if check.ok else "[yellow]no[/]", check.detail)
+    Console().print(table)
+
+
+@main.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assignment", "-a", help="Assignment name (default: from the notebook's metadata or file name).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),

@@ -57,7 +57,7 @@ def _worker_env(home: str) -> dict[str, str]:
 class WorkerClient:
     """One worker process running one submission. Handles it returns become proxies bound to it."""
 
-    def __init__(self, limits: Limits, budget: Budget) -> None:
+    def __init__(self, limits: Limits, budget: Budget, hide: tuple[Path, ...] = ()) -> None:
         self.limits, self.budget = limits, budget
         self.request_seconds = limits.request_seconds
         self._dir = tempfile.TemporaryDirectory(prefix="grade-")
@@ -65,7 +65,7 @@ class WorkerClient:
         work = Path(self._dir.name) / "work"
         work.mkdir()
         with open(self._output_path, "wb") as output:
-            self._proc = launch(work, _worker_env(str(work)), output.fileno(), limits.start_seconds)
+            self._proc = launch(work, _worker_env(str(work)), output.fileno(), limits.start_seconds, list(hide))
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},
@@ -93,7 +93,6 @@ class WorkerClient:
             self.close()
             raise WorkerTimeout(f"no answer within {limit:g} s; the worker was stopped") from None
         except (wire.ChannelClosed, BrokenPipeError):
-            self.close()
             raise WorkerDied(self._death_reason()) from None
         except wire.WireError as exc:
             self.close()
@@ -126,6 +125,7 @@ class WorkerClient:
         raise wire.WireError(f"cannot send a value of type {type(value).__name__} to the worker")
 
     def _death_reason(self) -> str:
+        self._proc.ended(2.0)
         code = self._proc.kill()
         if code is None:
             return "the worker process ended"

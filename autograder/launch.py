@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -26,6 +27,15 @@ class WorkerProcess:
 
     def running(self) -> bool:
         raise NotImplementedError
+
+    def ended(self, seconds: float) -> bool:
+        """Whether it ends by itself within `seconds` (a dying worker's reaper needs a moment)."""
+        deadline = time.monotonic() + seconds
+        while self.running():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def kill(self) -> int | None:
         """Kill its whole process group, reap it, close the pipes; the return code if known."""
@@ -95,8 +105,8 @@ class _Zygote:
             raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
         return self._receive()
 
-    def spawn(self, cwd: Path, env: dict[str, str], fds: list[int]) -> int:
-        return int(self._ask({"op": "spawn", "cwd": str(cwd), "env": env}, fds)["pid"])
+    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], fds: list[int]) -> int:
+        return int(self._ask({"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide}, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
         return self._ask({"op": op, "pid": pid})["status"]
@@ -112,11 +122,11 @@ class _Zygote:
 
 
 class _ForkedProcess(WorkerProcess):
-    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], output_fd: int) -> None:
+    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], output_fd: int) -> None:
         request_read, self.request_fd = os.pipe()
         self.answer_fd, answer_write = os.pipe()
         try:
-            self.pid = zygote.spawn(cwd, env, [request_read, answer_write, output_fd])
+            self.pid = zygote.spawn(cwd, env, hide, [request_read, answer_write, output_fd])
         except ZygoteUnavailable:
             os.close(self.request_fd)
             os.close(self.answer_fd)
@@ -159,8 +169,10 @@ _zygote: _Zygote | None = None
 _zygote_failed = False
 
 
-def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float) -> WorkerProcess:
-    """A new worker, forked from the zygote (started on first use) unless it cannot run here."""
+def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float,
+           hide: list[str] = ()) -> WorkerProcess:
+    """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
+    worker is also sandboxed where the OS allows (see sandbox.py), with the `hide` folders hidden."""
     global _zygote, _zygote_failed
     if os.environ.get("GRADE_FRESH_WORKERS") == "1" or _zygote_failed:
         return _FreshProcess(cwd, env, output_fd)
@@ -172,7 +184,7 @@ def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float)
             _zygote_failed = True  # cannot run here: fresh interpreters from now on
             return _FreshProcess(cwd, env, output_fd)
     try:
-        return _ForkedProcess(_zygote, cwd, env, output_fd)
+        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], output_fd)
     except (ZygoteUnavailable, OSError):
         _shutdown()  # it died (a worker may have killed it): the next launch starts a new one
         return _FreshProcess(cwd, env, output_fd)

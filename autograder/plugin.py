@@ -73,6 +73,13 @@ def _notebook_beside(item: pytest.Item) -> Path:
     return tests.with_name(f"{tests.stem.removeprefix('test_')}.ipynb")
 
 
+def _secret_folders(item: pytest.Item) -> tuple[Path, ...]:
+    """What the worker must not see: the assignment's folder (hidden tests, the solution), and the
+    whole reference/ folder when the tests live in it."""
+    folder = Path(item.path).resolve().parent
+    return (folder.parent,) if folder.parent.name == "reference" else (folder,)
+
+
 def classify(exc: BaseException) -> tuple[str, str]:
     """(status, message a student can act on) for an exception raised by a test."""
     if isinstance(exc, StudentCodeError):
@@ -118,7 +125,7 @@ class GradingPlugin:
             except NotebookError as exc:
                 self.unreadable = exc
                 cells = []
-            self.session = SubmissionSession(cells, self.limits)
+            self.session = SubmissionSession(cells, self.limits, _secret_folders(item))
             if self.unreadable:
                 self.session.fatal = self.unreadable
         return self.session

@@ -1,6 +1,8 @@
 """One submission's worker, kept alive across tests and replaced when it dies."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from autograder.client import Budget, Limits, WorkerClient
 from autograder.errors import GraderError, WorkerError
 from autograder.notebook import Cell
@@ -11,8 +13,8 @@ class SubmissionSession:
     """Starts the worker on first use; after a worker dies or times out in a test, the next test
     gets a fresh one. A failure while running the notebook itself is final: it would only repeat."""
 
-    def __init__(self, cells: list[Cell], limits: Limits) -> None:
-        self.cells, self.limits = cells, limits
+    def __init__(self, cells: list[Cell], limits: Limits, hide: tuple[Path, ...] = ()) -> None:
+        self.cells, self.limits, self.hide = cells, limits, hide
         self.budget = Budget(limits.submission_seconds)
         self.cell_errors: list[dict[str, str]] = []
         self.fatal: GraderError | None = None
@@ -33,7 +35,7 @@ class SubmissionSession:
         self._retire()
         first_run = not self.cell_errors and not self.output
         try:
-            self._client = WorkerClient(self.limits, self.budget)
+            self._client = WorkerClient(self.limits, self.budget, self.hide)
             errors = []
             for cell in self.cells:
                 report = self._client.run_cell(cell.label, cell.source)

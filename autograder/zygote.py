@@ -5,7 +5,7 @@ child inherits them for free. The zygote never runs submission code itself and h
 grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
 no OpenMP pool exists to break in a child), and only answers the grading process over a Unix socket:
 
-    {"op": "spawn", "cwd", "env"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "spawn", "cwd", "env", "hide"} + 3 fds (requests in, answers out, output file) -> {"pid"}
     {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
@@ -20,6 +20,8 @@ import sys
 
 import torch
 import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seconds, paid once here)
+
+from autograder import sandbox
 
 MAX_MESSAGE = 64 * 1024
 
@@ -39,8 +41,9 @@ def _status(raw: int) -> int:
     return -os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw)
 
 
-def _become_worker(conn: socket.socket, fds: list[int], cwd: str, env: dict[str, str]) -> None:
-    """In the forked child: own session, the three pipes as fds 0-2, nothing else open, then serve."""
+def _become_worker(fds: list[int], cwd: str, env: dict[str, str], hide: list[str]) -> None:
+    """In the forked child: own session, the three pipes as fds 0-2, nothing else open, the OS sandbox
+    where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
     try:
         os.setsid()
         for target, fd in enumerate(fds):
@@ -51,6 +54,7 @@ def _become_worker(conn: socket.socket, fds: list[int], cwd: str, env: dict[str,
         os.environ.update(env)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
+        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(hide))
         from autograder import worker
 
         worker.main()
@@ -80,7 +84,7 @@ class Zygote:
     def spawn(self, request: dict, fds: list[int]) -> int:
         pid = os.fork()
         if pid == 0:
-            _become_worker(self.conn, fds, request["cwd"], request["env"])
+            _become_worker(fds, request["cwd"], request["env"], request["hide"])
         for fd in fds:
             os.close(fd)
         self.children.add(pid)

@@ -1,5 +1,6 @@
 """The worker process, for real: isolation, limits, and how its failures are reported."""
 import os
+import time
 
 import pytest
 import torch
@@ -156,3 +157,61 @@ def test_a_worker_that_kills_its_parent_does_not_stop_grading():
         assert again.namespace().y == 6
     finally:
         again.cleanup()
+
+
+def _namespaces_allowed() -> bool:
+    """Whether this machine lets an unprivileged process create user namespaces (CI images may not)."""
+    import subprocess
+    import sys
+
+    probe = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nos._exit(libc.unshare(0x10000000) != 0)"
+    return subprocess.run([sys.executable, "-c", probe]).returncode == 0
+
+
+needs_namespaces = pytest.mark.skipif(not _namespaces_allowed(), reason="user namespaces are not allowed here")
+
+
+@needs_namespaces
+def test_sandboxed_worker_has_no_network_no_secrets_and_its_own_processes(tmp_path):
+    import socket
+
+    secret = tmp_path / "reference"
+    secret.mkdir()
+    (secret / "solution.py").write_text("ANSWER = 42")
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = WorkerClient(FAST, Budget(60), (secret,))
+    try:
+        run(client, f"""
+import os, socket, subprocess
+sandbox = os.environ["GRADE_SANDBOX"]
+visible = os.listdir({str(secret)!r})
+try:
+    socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=2)
+    network = "open"
+except OSError:
+    network = "blocked"
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+subprocess.Popen(["sleep", "600"], start_new_session=True)
+""")
+        ns = client.namespace()
+        assert ns.sandbox == "network,processes,files"
+        assert ns.visible == [] and ns.network == "blocked" and ns.pids == [1]
+    finally:
+        client.cleanup()
+        listener.close()
+    deadline = time.monotonic() + 10  # the kernel tears the namespace down asynchronously
+    while subprocess_pids_named("sleep 600") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert subprocess_pids_named("sleep 600") == [], "a process started by the submission outlived its worker"
+
+
+def subprocess_pids_named(cmdline: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if f.read().replace(b"\0", b" ").strip().decode() == cmdline:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found

@@ -1,0 +1,66 @@
+"""Which protections a worker really gets on this machine, found by asking one."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import launch
+from autograder.client import Budget, Limits, WorkerClient
+
+_PROBE = """
+import os, resource, socket
+sandbox = os.environ.get("GRADE_SANDBOX", "").split(",")
+hidden_visible = [path for path in HIDDEN if os.path.exists(path) and os.listdir(path)]
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=2).close()
+    network = "reached the grader's test port"
+except OSError as exc:
+    network = f"blocked ({exc.strerror or exc})"
+pid, ppid = os.getpid(), os.getppid()
+limits = {name: resource.getrlimit(getattr(resource, name))[0]
+          for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+"""
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def diagnose(root: Path) -> list[Check]:
+    """Start a worker as grading would, probe it from inside, and say what held."""
+    hidden = [(root / "reference").resolve()] if (root / "reference").is_dir() else []
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = WorkerClient(Limits(), Budget(120), tuple(hidden))
+    try:
+        source = _PROBE.replace("HIDDEN", repr([str(p.resolve()) for p in hidden])).replace(
+            "PORT", str(listener.getsockname()[1]))
+        error = client.run_cell("probe", source)
+        if error:
+            return [Check("worker", False, f"the probe failed: {error['type']}: {error['message']}")]
+        probe = client.namespace()
+        sandbox, network, limits = probe.sandbox, probe.network, probe.limits
+        hidden_visible, pid, ppid = probe.hidden_visible, probe.pid, probe.ppid
+    finally:
+        client.cleanup()
+        listener.close()
+    warm = launch._zygote is not None
+    return [
+        Check("warm workers", warm, "forked from a fork server that has imported torch" if warm
+              else "fresh interpreters: a fork server could not run (slower, same isolation)"),
+        Check("separate process", True, "submission code never runs in the grading process"),
+        Check("no network", network.startswith("blocked") and "network" in sandbox, network),
+        Check("reference hidden", not hidden_visible and ("files" in sandbox or not hidden),
+              "no reference/ folder here" if not hidden else
+              ("reference/ and hidden tests are invisible to workers" if not hidden_visible
+               else f"workers can read {', '.join(hidden_visible)}")),
+        Check("own process namespace", "processes" in sandbox and pid == 1,
+              "workers see only their own processes, cannot signal the grader, and everything they "
+              "start dies with them" if pid == 1 else
+              f"workers share the machine's process table (pid {pid}, parent {ppid})"),
+        Check("resource limits", all(v > 0 for k, v in limits.items() if k != "RLIMIT_CORE"),
+              ", ".join(f"{k.removeprefix('RLIMIT_').lower()}={v}" for k, v in limits.items())),
+    ]
