@@ -1,12 +1,9 @@
 """The CNN assignment graded for real: reference, stub, and every sample submission."""
-from pathlib import Path
-
 import pytest
 
-from autograder.grading import grade_notebook
+from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
+                            graded, sample_names)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "examples" / "submissions" / "cnn"
 ALL_TESTS = {
     "test_conv_output_size": 6, "test_conv2d_matches_F_conv2d": 8, "test_conv2d_stride_and_padding": 10,
     "test_conv2d_gradients": 6, "test_cnn_shapes_8x8_kernel3": 6, "test_cnn_shapes_8x8_kernel5": 6,
@@ -54,31 +51,17 @@ def test_points_add_up_to_100():
 
 
 def test_every_sample_has_an_expectation():
-    assert sorted(p.name for p in SAMPLES.glob("*.ipynb")) == sorted(EXPECTED)
+    assert sample_names("cnn") == sorted(name.removesuffix(".ipynb") for name in EXPECTED)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
 def test_sample_loses_exactly_what_it_deserves(sample):
-    result = grade_notebook(SAMPLES / sample, "cnn", ROOT)
-    failing = EXPECTED[sample]
-    assert {t.name: t.max_score for t in result.tests} == ALL_TESTS
-    for test in result.tests:
-        if test.name in failing:
-            assert (test.score, test.status) == (0, "failed"), test
-            assert failing[test.name] in test.message, test.message
-        else:
-            assert (test.score, test.status) == (test.max_score, "passed"), test
-    assert result.score == 100 - sum(ALL_TESTS[name] for name in failing)
-    assert result.cell_errors == []
+    assert_loses_exactly(graded("cnn", sample), ALL_TESTS, EXPECTED[sample])
 
 
 def test_reference_scores_full_marks():
-    result = grade_notebook(ROOT / "reference" / "cnn" / "cnn.ipynb", None, ROOT)
-    assert result.assignment == "cnn" and (result.score, result.max_score) == (100, 100)
+    assert_reference_scores_full_marks("cnn")
 
 
 def test_stub_scores_zero_and_every_test_says_not_implemented():
-    result = grade_notebook(ROOT / "assignments" / "cnn" / "cnn.ipynb", "cnn", ROOT)
-    assert (result.score, result.max_score, result.status) == (0, 100, "graded")
-    assert {t.status for t in result.tests} == {"not_implemented"}
-    assert all("not implemented" in t.message for t in result.tests)
+    assert_stub_is_not_implemented("cnn")

@@ -2,14 +2,11 @@
 failure of a known mistake names that mistake."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from autograder.grading import grade_notebook
+from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
+                            graded, sample_names)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "examples" / "submissions" / "mha"
 
 POINTS = {
     "test_attention_matches_pytorch": 10,
@@ -65,46 +62,23 @@ EXPECTED = {
     "mistake_dropout_at_eval": (("test_dropout_in_training_only",), "dropout is active in evaluation mode"),
 }
 
-_results: dict[str, object] = {}
-
-
-def graded(sample: str):
-    """Each sample is graded once per test session."""
-    if sample not in _results:
-        _results[sample] = grade_notebook(SAMPLES / f"{sample}.ipynb", "mha", root=ROOT)
-    return _results[sample]
-
 
 def test_points_add_up_to_100():
     assert sum(POINTS.values()) == 100
 
 
-def test_every_sample_is_listed():
-    assert {p.stem for p in SAMPLES.glob("*.ipynb")} == set(EXPECTED)
+def test_every_sample_has_an_expectation():
+    assert sample_names("mha") == sorted(name.removesuffix(".ipynb") for name in EXPECTED)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
-def test_sample_scores(sample):
-    failing, phrase = EXPECTED[sample]
-    result = graded(sample)
-    assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
-    by_name = {t.name: t for t in result.tests}
-    assert set(by_name) == set(POINTS)
-    for name, points in POINTS.items():
-        test = by_name[name]
-        assert test.max_score == points, name
-        if name in failing:
-            assert (test.status, test.score) == ("failed", 0), (name, test.status, test.message)
-            assert phrase in test.message, (name, test.message)
-        else:
-            assert (test.status, test.score) == ("passed", points), (name, test.status, test.message)
-    assert result.score == 100 - sum(POINTS[name] for name in failing)
+def test_sample_loses_exactly_what_it_deserves(sample):
+    assert_loses_exactly(graded("mha", sample), POINTS, dict.fromkeys(*EXPECTED[sample]))
 
 
-def test_stub_is_not_implemented():
-    stub = ROOT / "assignments" / "mha" / "mha.ipynb"
-    if not stub.is_file():
-        pytest.skip("no released stub (run `grade release`)")
-    result = grade_notebook(stub, "mha", root=ROOT)
-    assert result.score == 0
-    assert {t.status for t in result.tests} == {"not_implemented"}
+def test_reference_scores_full_marks():
+    assert_reference_scores_full_marks("mha")
+
+
+def test_stub_scores_zero_and_every_test_says_not_implemented():
+    assert_stub_is_not_implemented("mha")

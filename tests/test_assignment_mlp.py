@@ -1,12 +1,9 @@
 """The MLP assignment graded for real: reference, stub, and every sample submission."""
-from pathlib import Path
-
 import pytest
 
-from autograder.grading import grade_notebook
+from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
+                            graded, sample_names)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "examples" / "submissions" / "mlp"
 ALL_TESTS = {
     "test_linear_forward": 5, "test_mse_loss": 5, "test_mse_gradients_match_finite_differences": 10,
     "test_gradient_step": 5, "test_collapse_linear": 5, "test_activations": 5,
@@ -31,32 +28,22 @@ EXPECTED = {
 }
 
 
+def test_points_add_up_to_100():
+    assert sum(ALL_TESTS.values()) == 100
+
+
 def test_every_sample_has_an_expectation():
-    assert sorted(p.name for p in SAMPLES.glob("*.ipynb")) == sorted(EXPECTED)
+    assert sample_names("mlp") == sorted(name.removesuffix(".ipynb") for name in EXPECTED)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
 def test_sample_loses_exactly_what_it_deserves(sample):
-    result = grade_notebook(SAMPLES / sample, "mlp", ROOT)
-    failing = EXPECTED[sample]
-    assert {t.name: t.max_score for t in result.tests} == ALL_TESTS
-    for test in result.tests:
-        if test.name in failing:
-            assert test.score == 0 and test.status in ("failed", "error"), test
-            assert failing[test.name] in test.message, test.message
-        else:
-            assert (test.score, test.status) == (test.max_score, "passed"), test
-    assert result.score == 100 - sum(ALL_TESTS[name] for name in failing)
-    assert result.cell_errors == []
+    assert_loses_exactly(graded("mlp", sample), ALL_TESTS, EXPECTED[sample])
 
 
 def test_reference_scores_full_marks():
-    result = grade_notebook(ROOT / "reference" / "mlp" / "mlp.ipynb", None, ROOT)
-    assert result.assignment == "mlp" and (result.score, result.max_score) == (100, 100)
+    assert_reference_scores_full_marks("mlp")
 
 
 def test_stub_scores_zero_and_every_test_says_not_implemented():
-    result = grade_notebook(ROOT / "assignments" / "mlp" / "mlp.ipynb", "mlp", ROOT)
-    assert (result.score, result.max_score, result.status) == (0, 100, "graded")
-    assert {t.status for t in result.tests} == {"not_implemented"}
-    assert all("not implemented" in t.message for t in result.tests)
+    assert_stub_is_not_implemented("mlp")

@@ -2,14 +2,11 @@
 failure a known mistake causes in the test aimed at it names that mistake."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from autograder.grading import grade_notebook
+from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
+                            graded, sample_names)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "examples" / "submissions" / "optimization"
 
 POINTS = {
     "test_sgd_matches_torch": 10,
@@ -53,53 +50,29 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
 }
 
-# Where the first message should also carry the size of the uncorrected first step.
-EXTRA_PHRASES = {
-    ("mistake_adam_missing_bias_correction", "test_adam_matches_torch_with_default_betas_and_eps"): "3.16·lr",
-}
-
-_results: dict[str, object] = {}
-
-
-def graded(sample: str):
-    """Each sample is graded once per test session."""
-    if sample not in _results:
-        _results[sample] = grade_notebook(SAMPLES / f"{sample}.ipynb", "optimization", root=ROOT)
-    return _results[sample]
-
 
 def test_points_add_up_to_100():
     assert sum(POINTS.values()) == 100
 
 
-def test_every_sample_is_listed():
-    assert {p.stem for p in SAMPLES.glob("*.ipynb")} == set(EXPECTED)
+def test_every_sample_has_an_expectation():
+    assert sample_names("optimization") == sorted(name.removesuffix(".ipynb") for name in EXPECTED)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
-def test_sample_scores(sample):
-    failing = EXPECTED[sample]
-    result = graded(sample)
-    assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
-    by_name = {t.name: t for t in result.tests}
-    assert set(by_name) == set(POINTS)
-    for name, points in POINTS.items():
-        test = by_name[name]
-        assert test.max_score == points, name
-        if name in failing:
-            assert (test.status, test.score) == ("failed", 0), (name, test.status, test.message)
-            assert failing[name] in test.message, (name, test.message)
-            extra = EXTRA_PHRASES.get((sample, name))
-            assert extra is None or extra in test.message, (name, test.message)
-        else:
-            assert (test.status, test.score) == ("passed", points), (name, test.status, test.message)
-    assert result.score == 100 - sum(POINTS[name] for name in failing)
+def test_sample_loses_exactly_what_it_deserves(sample):
+    assert_loses_exactly(graded("optimization", sample), POINTS, EXPECTED[sample])
 
 
-def test_stub_is_not_implemented():
-    stub = ROOT / "assignments" / "optimization" / "optimization.ipynb"
-    if not stub.is_file():
-        pytest.skip("no released stub (run `grade release`)")
-    result = grade_notebook(stub, "optimization", root=ROOT)
-    assert result.score == 0
-    assert {t.status for t in result.tests} == {"not_implemented"}
+def test_missing_bias_correction_names_the_size_of_the_first_step():
+    test = next(t for t in graded("optimization", "mistake_adam_missing_bias_correction.ipynb").tests
+                if t.name == "test_adam_matches_torch_with_default_betas_and_eps")
+    assert "3.16·lr" in test.message
+
+
+def test_reference_scores_full_marks():
+    assert_reference_scores_full_marks("optimization")
+
+
+def test_stub_scores_zero_and_every_test_says_not_implemented():
+    assert_stub_is_not_implemented("optimization")
