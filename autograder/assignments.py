@@ -4,10 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from autograder.errors import UsageError
-from autograder.notebook import assignment_of
+from autograder.notebook import Notebook, assignment_of
 
 SOURCES = ("reference", "assignments")  # instructors grade against reference/, students check against the bundle
 
@@ -48,7 +46,7 @@ def find_bundle(notebook: Path, name: str, root: Path) -> Assignment:
     return find_assignment(name, root, ("assignments",))
 
 
-def infer_assignment(nb: nbformat.NotebookNode | None, path: Path, root: Path) -> str:
+def infer_assignment(nb: Notebook | None, path: Path, root: Path) -> str:
     """The assignment from the notebook's metadata, else from a file name like `mlp.ipynb`."""
     declared = assignment_of(nb) if nb is not None else None
     if declared:

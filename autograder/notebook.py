@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.errors import NotebookError
@@ -22,11 +22,29 @@ DEMO_TAG = "demo"
 
 @dataclass(frozen=True)
 class Cell:
+    """A cell of the program a worker runs."""
+
     label: str
     source: str
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
+@dataclass(frozen=True)
+class NotebookCell:
+    cell_type: str
+    source: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """What grading needs of a notebook. Read without nbformat, whose import (jsonschema and its format
+    checkers) costs seconds on every grading run; nbformat is used where notebooks are written."""
+
+    cells: list[NotebookCell]
+    metadata: dict[str, Any]
+
+
+def read_notebook(path: Path) -> Notebook:
     """The notebook at `path`, validated, or NotebookError saying what is wrong with it."""
     try:
         size = path.stat().st_size
@@ -45,6 +63,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise NotebookError(path, "is not valid JSON (nested too deeply)") from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw or "nbformat" not in raw:
         raise NotebookError(path, "is not a Jupyter notebook (no 'cells' or 'nbformat' field)")
     major = raw["nbformat"]
@@ -53,42 +73,70 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                                   "to convert it to format 4")
     if major > 4:
         raise NotebookError(path, f"uses notebook format {major}, newer than this grader understands (4)")
-    try:
-        nb = nbformat.reads(text, as_version=4, capture_validation_error={})
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise NotebookError(path, f"is not a valid notebook: {exc.message}") from None
+    nb = Notebook(cells=[_cell(path, index, cell) for index, cell in enumerate(_list(path, raw, "cells"), 1)],
+                  metadata=_dict(path, raw, "metadata"))
     if not any(cell.cell_type == "code" for cell in nb.cells):
         raise NotebookError(path, "has no code cells")
     return nb
 
 
-def assignment_of(nb: nbformat.NotebookNode) -> str | None:
+def _invalid(path: Path, what: str) -> NotebookError:
+    return NotebookError(path, f"is not a valid notebook: {what}")
+
+
+def _list(path: Path, raw: dict, key: str) -> list:
+    if not isinstance(raw.get(key), list):
+        raise _invalid(path, f"'{key}' must be a list")
+    return raw[key]
+
+
+def _dict(path: Path, raw: dict, key: str, where: str = "the notebook") -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _invalid(path, f"'{key}' of {where} must be an object")
+    return value
+
+
+def _cell(path: Path, index: int, raw: Any) -> NotebookCell:
+    where = f"cell {index}"
+    if not isinstance(raw, dict):
+        raise _invalid(path, f"{where} is not an object")
+    if raw.get("cell_type") not in ("code", "markdown", "raw"):
+        raise _invalid(path, f"{where} has cell_type {raw.get('cell_type')!r}")
+    source = raw.get("source")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise _invalid(path, f"{where} has no text source")
+    return NotebookCell(raw["cell_type"], source, _dict(path, raw, "metadata", where))
+
+
+def assignment_of(nb: Notebook) -> str | None:
     """The assignment a notebook declares in its metadata, if any."""
     name = nb.metadata.get("autograder", {}).get("assignment")
     return name if isinstance(name, str) else None
 
 
-def check_assignment(nb: nbformat.NotebookNode, expected: str | None, path: Path) -> None:
+def check_assignment(nb: Notebook, expected: str | None, path: Path) -> None:
     """A notebook that declares another assignment is a wrong upload, not a bad attempt."""
     declared = assignment_of(nb)
     if expected and declared and declared != expected:
         raise NotebookError(path, f"is a notebook for assignment {declared!r}, not {expected!r}")
 
 
-def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+def _grade_id(cell: NotebookCell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def _is_locked(cell: nbformat.NotebookNode) -> bool:
+def _is_locked(cell: NotebookCell) -> bool:
     return bool(cell.metadata.get("nbgrader", {}).get("locked"))
 
 
-def _is_demo(cell: nbformat.NotebookNode) -> bool:
+def _is_demo(cell: NotebookCell) -> bool:
     return DEMO_TAG in cell.metadata.get("tags", [])
 
 
-def build_program(submission: nbformat.NotebookNode, template: nbformat.NotebookNode) -> list[Cell]:
+def build_program(submission: Notebook, template: Notebook) -> list[Cell]:
     """The cells to run: the submission's code cells in order, with the template's authority applied.
 
     A cell whose grade_id is locked in the template runs the template's source; a cell the template
@@ -116,7 +164,7 @@ def build_program(submission: nbformat.NotebookNode, template: nbformat.Notebook
     return _restore_missing(program, template, seen)
 
 
-def _restore_missing(program: list[Cell], template: nbformat.NotebookNode, seen: set[str]) -> list[Cell]:
+def _restore_missing(program: list[Cell], template: Notebook, seen: set[str]) -> list[Cell]:
     missing = [c for c in template.cells if c.cell_type == "code" and _grade_id(c) and _grade_id(c) not in seen
                and _is_locked(c) and not _is_demo(c)]
     if not missing:
@@ -139,6 +187,6 @@ def neutralise_magics(source: str) -> str:
         return source
 
 
-def code_cells(submission: nbformat.NotebookNode, template: nbformat.NotebookNode) -> list[Cell]:
+def code_cells(submission: Notebook, template: Notebook) -> list[Cell]:
     """The program, ready for the worker."""
     return [Cell(c.label, neutralise_magics(c.source)) for c in build_program(submission, template)]
