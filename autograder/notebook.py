@@ -111,9 +111,15 @@ def _cell(path: Path, index: int, raw: Any) -> NotebookCell:
     return NotebookCell(raw["cell_type"], source, _dict(path, raw, "metadata", where))
 
 
+def _section(metadata: dict[str, Any], key: str) -> dict[str, Any]:
+    """A metadata section, or {} when a hand-edited notebook holds something else there."""
+    value = metadata.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def assignment_of(nb: Notebook) -> str | None:
     """The assignment a notebook declares in its metadata, if any."""
-    name = nb.metadata.get("autograder", {}).get("assignment")
+    name = _section(nb.metadata, "autograder").get("assignment")
     return name if isinstance(name, str) else None
 
 
@@ -125,15 +131,17 @@ def check_assignment(nb: Notebook, expected: str | None, path: Path) -> None:
 
 
 def _grade_id(cell: NotebookCell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    grade_id = _section(cell.metadata, "nbgrader").get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def _is_locked(cell: NotebookCell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("locked"))
+    return _section(cell.metadata, "nbgrader").get("locked") is True
 
 
-def _is_demo(cell: NotebookCell) -> bool:
-    return DEMO_TAG in cell.metadata.get("tags", [])
+def is_demo(cell: NotebookCell) -> bool:
+    tags = cell.metadata.get("tags")
+    return isinstance(tags, list) and DEMO_TAG in tags
 
 
 def build_program(submission: Notebook, template: Notebook) -> list[Cell]:
@@ -155,7 +163,7 @@ def build_program(submission: Notebook, template: Notebook) -> list[Cell]:
             if grade_id in seen:
                 continue
             seen.add(grade_id)
-            if _is_demo(ours):
+            if is_demo(ours):
                 continue
             source = ours.source if _is_locked(ours) else cell.source
         else:
@@ -166,7 +174,7 @@ def build_program(submission: Notebook, template: Notebook) -> list[Cell]:
 
 def _restore_missing(program: list[Cell], template: Notebook, seen: set[str]) -> list[Cell]:
     missing = [c for c in template.cells if c.cell_type == "code" and _grade_id(c) and _grade_id(c) not in seen
-               and _is_locked(c) and not _is_demo(c)]
+               and _is_locked(c) and not is_demo(c)]
     if not missing:
         return program
     # Read-only cells hold setup (imports, constants) that later cells rely on, so they go first.

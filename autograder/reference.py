@@ -4,7 +4,7 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-from autograder.notebook import DEMO_TAG, neutralise_magics, read_notebook
+from autograder.notebook import is_demo, neutralise_magics, read_notebook
 
 _cache: dict[tuple[Path, float], types.ModuleType] = {}
 
@@ -16,7 +16,7 @@ def load_reference(path: Path) -> types.ModuleType:
         nb = read_notebook(path)
         module = types.ModuleType(f"reference_{path.stem}")
         for index, cell in enumerate(nb.cells, start=1):
-            if cell.cell_type == "code" and DEMO_TAG not in cell.metadata.get("tags", []):
+            if cell.cell_type == "code" and not is_demo(cell):
                 exec(compile(neutralise_magics(cell.source), f"<reference {path.name} cell {index}>", "exec"),
                      module.__dict__)
         _cache[key] = module

@@ -86,3 +86,16 @@ def test_cell_turned_into_markdown_does_not_run(tmp_path, mlp_reference):
     nbformat.write(nb, path)
     program = code_cells(read_notebook(path), read_notebook(mlp_reference))
     assert not any("class MLP" in cell.source for cell in program)
+
+
+def test_malformed_metadata_is_treated_as_absent(tmp_path, mlp_reference):
+    nb = json.loads(mlp_reference.read_text())
+    nb["metadata"]["autograder"] = ["mlp"]
+    nb["cells"][1]["metadata"]["nbgrader"] = "locked"
+    nb["cells"][3]["metadata"]["nbgrader"]["grade_id"] = ["linear-forward"]
+    nb["cells"][3]["metadata"]["tags"] = "demo"
+    path = write(tmp_path / "odd.ipynb", json.dumps(nb))
+    submission = read_notebook(path)
+    assert check_assignment(submission, "mlp", path) is None
+    program = code_cells(submission, read_notebook(mlp_reference))
+    assert any("def linear_forward" in cell.source for cell in program)
