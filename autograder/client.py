@@ -61,11 +61,12 @@ class WorkerClient:
         self.limits, self.budget = limits, budget
         self.request_seconds = limits.request_seconds
         self._dir = tempfile.TemporaryDirectory(prefix="grade-")
-        self._output_path = Path(self._dir.name) / "output.log"
+        # An unlinked file: the worker writes to it through its descriptor, but has no path by which to
+        # swap it for a symlink or a FIFO before the grader reads it back.
+        self._output = tempfile.TemporaryFile()
         work = Path(self._dir.name) / "work"
         work.mkdir()
-        with open(self._output_path, "wb") as output:
-            self._proc = launch(work, _worker_env(str(work)), output.fileno(), limits.start_seconds, list(hide))
+        self._proc = launch(work, _worker_env(str(work)), self._output.fileno(), limits.start_seconds, list(hide))
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},
@@ -143,11 +144,7 @@ class WorkerClient:
     def output(self) -> str:
         """What the submission printed, cut to the output limit."""
         limit = self.limits.output_bytes
-        try:
-            with open(self._output_path, "rb") as f:
-                data = f.read(limit + 1)
-        except OSError:
-            return ""
+        data = os.pread(self._output.fileno(), limit + 1, 0)
         text = data[:limit].decode("utf-8", "replace")
         return text + ("\n[output truncated]" if len(data) > limit else "")
 
@@ -156,4 +153,5 @@ class WorkerClient:
 
     def cleanup(self) -> None:
         self.close()
+        self._output.close()
         self._dir.cleanup()

@@ -42,7 +42,7 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     """
     tests = assignment.tests
     plugin = GradingPlugin(path, limits, record)
-    args = [str(tests), "-q", "-p", "no:cacheprovider", "--rootdir", str(tests.parent), "-c", os.devnull,
+    args = [str(tests), "-q", "--tb=no", "-p", "no:cacheprovider", "--rootdir", str(tests.parent), "-c", os.devnull,
             "--import-mode=importlib", "-p", "autograder.plugin"] + (["-m", "public"] if public_only else [])
     started = time.monotonic()
     output = io.StringIO()

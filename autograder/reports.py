@@ -58,7 +58,7 @@ def points(value: float) -> str:
     return format(round(value, 6), ".15g")
 
 
-def _spelled(text: str) -> str:
+def spelled(text: str) -> str:
     """Characters XML 1.0 forbids (terminal escapes, NUL, lone surrogates) spelled out as \\xNN.
 
     They break XML parsers and garble Markdown, HTML and CI logs; student output is full of them.
@@ -199,19 +199,19 @@ def read_results(path: Path) -> list[SubmissionResult]:
 def _properties(parent: ET.Element, **values: str) -> None:
     props = ET.SubElement(parent, "properties")
     for name, value in values.items():
-        ET.SubElement(props, "property", name=name, value=_spelled(value))
+        ET.SubElement(props, "property", name=name, value=spelled(value))
 
 
 def _testcase(suite: ET.Element, classname: str, test: TestResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname=_spelled(classname), name=_spelled(test.name),
+    case = ET.SubElement(suite, "testcase", classname=spelled(classname), name=spelled(test.name),
                          time=f"{test.duration:.3f}")
     _properties(case, score=points(test.score), max_score=points(test.max_score))
     if test.status == "passed":
         return
     tag = "failure" if test.status in _JUNIT_FAILURE else "error"
     outcome = ET.SubElement(case, tag, type=test.status,
-                            message=_spelled(_first_line(test.message) or test.status.replace("_", " ")))
-    outcome.text = _spelled(test.message)
+                            message=spelled(_first_line(test.message) or test.status.replace("_", " ")))
+    outcome.text = spelled(test.message)
 
 
 def _counts(tests: list[TestResult]) -> dict[str, str]:
@@ -222,7 +222,7 @@ def _counts(tests: list[TestResult]) -> dict[str, str]:
 
 
 def _testsuite(parent: ET.Element, result: SubmissionResult) -> None:
-    suite = ET.SubElement(parent, "testsuite", name=_spelled(result.submission), **_counts(result.tests),
+    suite = ET.SubElement(parent, "testsuite", name=spelled(result.submission), **_counts(result.tests),
                           time=f"{result.duration:.3f}")
     student = student_of(result)
     _properties(suite, assignment=result.assignment, student=student, status=result.status,
@@ -230,9 +230,9 @@ def _testsuite(parent: ET.Element, result: SubmissionResult) -> None:
     classname = f"{result.assignment}.{student.replace('.', '_')}"   # a dot would start a new package level
     for test in result.tests:
         _testcase(suite, classname, test)
-    ET.SubElement(suite, "system-out").text = _spelled(result.output)
+    ET.SubElement(suite, "system-out").text = spelled(result.output)
     if result.error:
-        ET.SubElement(suite, "system-err").text = _spelled(result.error)
+        ET.SubElement(suite, "system-err").text = spelled(result.error)
 
 
 def junit_xml(results: list[SubmissionResult]) -> str:
@@ -316,12 +316,12 @@ def write_csv(results: list[SubmissionResult], path: Path) -> None:
 # --------------------------------------------------------------------------- Markdown and GitHub
 
 def _html(text: str) -> str:
-    return html.escape(_spelled(text))
+    return html.escape(spelled(text))
 
 
 def _md(text: str) -> str:
     """Inline Markdown that renders as the literal text: no formatting, HTML, table breaks or new lines."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(_spelled(text).splitlines()))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(spelled(text).splitlines()))
 
 
 def _failures_block(result: SubmissionResult) -> str:
@@ -379,7 +379,7 @@ def append_step_summary(results: list[SubmissionResult]) -> None:
 
 
 def _command_data(text: str) -> str:
-    return _spelled(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return spelled(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _command_property(text: str) -> str:
@@ -454,7 +454,7 @@ def _fence(text: str) -> str:
     """A fenced block that the text cannot close early: the fence is longer than any backtick run in it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{_spelled(text)}\n{fence}\n"
+    return f"{fence}text\n{spelled(text)}\n{fence}\n"
 
 
 def feedback_markdown(result: SubmissionResult) -> str:

@@ -15,6 +15,7 @@ import signal
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -61,11 +62,29 @@ def enter(hidden: list[str]) -> list[str]:
     child = os.fork()
     if child:
         _reap(child)
+    # Process 1 ignores signals sent from inside its namespace, so a worker could kill its reaper and
+    # live on. Tie its life to the reaper's, and leave the reaper's process group.
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    os.setpgid(0, 0)
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError:
         active.remove("processes")
+    _lock_mounts(active)
     return active
+
+
+def _lock_mounts(active: list[str]) -> None:
+    """The worker is root in its user namespace and could unmount what hides the reference. Mounts
+    inherited into a namespace owned by a further user namespace are locked: they cannot be undone."""
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", "0 0 1")
+        _write("/proc/self/gid_map", "0 0 1")
+    except OSError:
+        if "files" in active:
+            active.remove("files")
 
 
 def _reap(child: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.client import Budget, Limits, WorkerClient
-from autograder.errors import GraderError, WorkerError
+from autograder.errors import GraderError, WorkerDied, WorkerError
 from autograder.notebook import Cell
 from autograder.remote import RemoteObject, manual_seed
 
@@ -27,6 +27,13 @@ class SubmissionSession:
             raise self.fatal
         if self._client is None or not self._client.alive:
             self._start()
+        try:
+            return self._seeded(request_seconds)
+        except WorkerDied:  # it died between its last answer and now: one fresh worker, once
+            self._start()
+            return self._seeded(request_seconds)
+
+    def _seeded(self, request_seconds: float) -> RemoteObject:
         self._client.request_seconds = request_seconds
         manual_seed(self._client.namespace(), 0)
         return self._client.namespace()

@@ -1,0 +1,242 @@
+"""Shared machinery for the red-team suite.
+
+Attack notebooks are built at test time from the real MLP notebooks (the reference solution scores 100,
+the stub 0), so they stay in sync with the assignment: an attack is either a cell put in front, or code
+appended to the softmax/cross-entropy cell that redefines `softmax` (nothing else in the notebook uses
+it, so exactly one test, `test_softmax`, 5 points, is attacked). Every grading goes through `grade`,
+which also checks what must hold whatever the attack: a well-formed result with 14 tests and 100
+points, scores only for passed tests, bounded messages and output, JSON-safe, no worker directory and
+no open descriptor left behind in the grading process.
+
+Processes an attack starts are found afterwards by a file they keep open in the test's tmp_path
+(`holders`), which works across PID namespaces; anything found is ours and is killed at teardown.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.client import Limits
+from autograder.grading import grade_notebook
+from autograder.results import STATUSES, SubmissionResult
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "reference" / "mlp" / "mlp.ipynb"
+STUB = ROOT / "assignments" / "mlp" / "mlp.ipynb"
+COMMITTED = Path(__file__).resolve().parent / "notebooks"
+FAST = Limits(request_seconds=5, cell_seconds=3, submission_seconds=60)
+ATTACKED_CELL = "softmax-cross-entropy"
+N_TESTS, MAX_SCORE = 14, 100
+MAX_MESSAGE = 20_000
+
+
+def _project_conftest():
+    """tests/conftest.py, loaded by path: the name `conftest` is ambiguous once this folder has one."""
+    spec = importlib.util.spec_from_file_location("_redteam_project_conftest", ROOT / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_project = _project_conftest()
+notebook_variant = _project.notebook_variant
+strip_solution_markers = _project.strip_solution_markers
+
+
+# ------------------------------------------------------------------------------ building attacks
+
+def cell_source(grade_id: str, notebook: Path = REFERENCE) -> str:
+    """A cell's source by nbgrader grade_id, solution markers removed."""
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return strip_solution_markers(cell.source)
+    raise KeyError(grade_id)
+
+
+def _code(source: str) -> str:
+    return textwrap.dedent(source).strip("\n") + "\n"
+
+
+def reference_with(tmp_path: Path, name: str, *, softmax: str | None = None, prepend: list[str] = (),
+                   replace: dict[str, str] | None = None) -> Path:
+    """The correct solution plus an attack: `softmax` is appended to the softmax/cross-entropy cell
+    (so it redefines softmax after the correct one), `prepend` cells run before everything."""
+    replace = {k: _code(v) for k, v in (replace or {}).items()}
+    if softmax is not None:
+        replace[ATTACKED_CELL] = cell_source(ATTACKED_CELL) + "\n\n\n" + _code(softmax)
+    return notebook_variant(REFERENCE, tmp_path / f"{name}.ipynb", replace=replace,
+                            prepend=[_code(p) for p in prepend])
+
+
+def stub_with(tmp_path: Path, name: str, *, prepend: list[str] = (), replace: dict[str, str] | None = None) -> Path:
+    """The untouched stub (every test 0) plus an attack."""
+    return notebook_variant(STUB, tmp_path / f"{name}.ipynb", replace={k: _code(v) for k, v in (replace or {}).items()},
+                            prepend=[_code(p) for p in prepend])
+
+
+# ----------------------------------------------------------------------------------------- grading
+
+def _open_fds() -> set[str]:
+    fds = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds.add(f"{fd}->{os.readlink(f'/proc/self/fd/{fd}')}")
+        except OSError:
+            pass  # the descriptor listdir itself used
+    return fds
+
+
+@contextlib.contextmanager
+def private_tempdir(where: Path) -> Iterator[Path]:
+    """Point tempfile (and so the grader's per-worker folders) at `where` while grading."""
+    where.mkdir(parents=True, exist_ok=True)
+    saved, tempfile.tempdir = tempfile.tempdir, str(where)
+    try:
+        yield where
+    finally:
+        tempfile.tempdir = saved
+
+
+def check_result(result: SubmissionResult, limits: Limits = FAST) -> None:
+    """What holds for every graded submission, whatever it did."""
+    assert isinstance(result, SubmissionResult) and result.assignment == "mlp"
+    assert len(result.tests) == N_TESTS and result.max_score == MAX_SCORE, [t.name for t in result.tests]
+    for test in result.tests:
+        assert test.status in STATUSES, (test.name, test.status)
+        assert test.score == (test.max_score if test.status == "passed" else 0), (test.name, test.score)
+        assert isinstance(test.message, str) and len(test.message) <= MAX_MESSAGE, (test.name, len(test.message))
+    assert len(result.output) <= limits.output_bytes + 100, len(result.output)
+    json.loads(json.dumps(result.to_dict(), allow_nan=False))
+
+
+def grade(path: Path, limits: Limits = FAST, assignment: str | None = "mlp") -> SubmissionResult:
+    """Grade in this process with small limits, then check the invariants and that nothing was left behind."""
+    scratch = path.parent / f".grader-tmp-{path.stem}"
+    with private_tempdir(scratch):
+        before = _open_fds()
+        result = grade_notebook(path, assignment, ROOT, limits)
+        after = _open_fds()
+    check_result(result, limits)
+    leftovers = [p.name for p in scratch.iterdir()
+                 if p.name.startswith("grade-") and not p.name.startswith("grade-zygote-")]
+    assert not leftovers, f"the grader left worker folders behind: {leftovers}"
+    assert after - before == set(), f"the grading process leaked descriptors: {sorted(after - before)}"
+    return result
+
+
+def tests_by_name(result: SubmissionResult) -> dict:
+    return {t.name: t for t in result.tests}
+
+
+def expect(result: SubmissionResult, failing: dict[str, tuple[str | tuple[str, ...], str]]) -> None:
+    """Exactly the `failing` tests score 0, each with its status (or one of several) and a message
+    fragment; every other test passed, so the score is what honest work earns."""
+    tests = tests_by_name(result)
+    for name, (status, fragment) in failing.items():
+        test = tests[name]
+        statuses = (status,) if isinstance(status, str) else status
+        assert test.status in statuses and test.score == 0, (name, test.status, test.message[:500])
+        assert fragment in test.message, (name, fragment, test.message[:500])
+    others = {n: (t.status, t.message[:200]) for n, t in tests.items() if n not in failing and t.status != "passed"}
+    assert not others, f"tests the attack did not target were not graded normally: {others}"
+    assert result.score == MAX_SCORE - sum(tests[n].max_score for n in failing)
+
+
+def expect_softmax(result: SubmissionResult, status: str | tuple[str, ...], fragment: str) -> None:
+    """The common case: only test_softmax (5 points) lost, score 95."""
+    expect(result, {"test_softmax": (status, fragment)})
+    assert result.score == 95
+
+
+# --------------------------------------------------------------------------------------- processes
+
+def holders(path: Path) -> list[int]:
+    """Processes (host PIDs) that have `path` open, whatever PID namespace they are in."""
+    target, found = str(path), []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) == target:
+                    found.append(int(proc.name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def wait_released(path: Path, seconds: float = 3.0) -> list[int]:
+    """The holders of `path` still there after waiting up to `seconds` for them to go."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = holders(path)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def kill_holders(path: Path) -> None:
+    """Kill what an attack left running: processes holding a file in this test's tmp_path are ours."""
+    for pid in holders(path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def survivors(tmp_path):
+    """A file the attack's processes keep open; whatever still holds it at teardown is killed."""
+    path = tmp_path / "alive.lock"
+    path.touch()
+    yield path
+    kill_holders(path)
+
+
+# ----------------------------------------------------------------------------------- the real CLI
+
+def grade_command() -> list[str]:
+    script = Path(sys.executable).with_name("grade")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+
+
+def start_grade_cli(args: list[str], tmp: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`grade run ARGS --root ROOT` in a real process of its own session (so a hung one can be stopped)."""
+    (tmp / "tmp").mkdir(parents=True, exist_ok=True)
+    full_env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp), "TMPDIR": str(tmp / "tmp"),
+                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+    return subprocess.Popen([*grade_command(), "run", *map(str, args), "--root", str(ROOT)], cwd=tmp,
+                            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 150) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # our own grader, in its own session
+        out, err = proc.communicate()
+        err += f"\n[redteam: the grader did not finish within {timeout} s and was killed]"
+    return proc.returncode, out, err
+
+
+# ---------------------------------------------------------------------------------------- warm-up
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_grader(tmp_path_factory):
+    """Start the fork server, and pay torch's first optimizer step in this process, once, outside any
+    test's private temp folder: the first grading costs seconds more than the others."""
+    result = grade_notebook(REFERENCE, "mlp", ROOT, FAST)
+    assert result.score == MAX_SCORE, [(t.name, t.message[:200]) for t in result.tests if t.status != "passed"]
