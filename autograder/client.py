@@ -11,7 +11,7 @@ from typing import Any
 
 from autograder import wire
 from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
-from autograder.launch import launch
+from autograder.launch import launch, scrubbed_env
 from autograder.remote import RemoteObject
 
 
@@ -44,16 +44,6 @@ class Budget:
         return time.monotonic() + limit, limit
 
 
-_PASSED_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def _worker_env(home: str) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    env.update(PATH=os.defpath, HOME=home, TMPDIR=home, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-    return env
-
-
 class WorkerClient:
     """One worker process running one submission. Handles it returns become proxies bound to it."""
 
@@ -66,7 +56,7 @@ class WorkerClient:
         self._output = tempfile.TemporaryFile()
         work = Path(self._dir.name) / "work"
         work.mkdir()
-        self._proc = launch(work, _worker_env(str(work)), self._output.fileno(), limits.start_seconds, list(hide))
+        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits.start_seconds, list(hide))
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},

@@ -18,6 +18,18 @@ import time
 from pathlib import Path
 
 
+_PASSED_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def scrubbed_env(home: str) -> dict[str, str]:
+    """The environment of every process that runs or forks submission code: no grader secrets, one
+    thread, and the few variables numerics need (OpenBLAS settings that keep it from crashing here)."""
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.update(PATH=os.defpath, HOME=home, TMPDIR=home, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
 class WorkerProcess:
     """A running worker: the parent's ends of its pipes, and how to poll and kill it."""
 
@@ -75,9 +87,7 @@ class _Zygote:
     def __init__(self, start_seconds: float) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
-        env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "LANG", "LC_"))}
-        env.update(PATH=os.defpath, HOME=self._home.name, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        env = scrubbed_env(self._home.name)
         self._popen = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.zygote", str(theirs.fileno())], pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self._home.name,
