@@ -76,11 +76,12 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
         results.append(result)
     if len(results) > 1:
         print_summary(console, results)
-    if json_path:
-        data = results[0].to_dict() if len(results) == 1 else {"submissions": [r.to_dict() for r in results]}
-        write_json_atomic(json_path, data)
-    if gradescope_path:
-        write_gradescope(results[0], gradescope_path)
+    with _reporting():
+        if json_path:
+            data = results[0].to_dict() if len(results) == 1 else {"submissions": [r.to_dict() for r in results]}
+            write_json_atomic(json_path, data)
+        if gradescope_path:
+            write_gradescope(results[0], gradescope_path)
     sys.exit(_exit_code(results, fail_under))
 
 
@@ -90,6 +91,17 @@ def _exit_code(results: list, fail_under: float | None) -> int:
     if fail_under is not None and any(r.score < fail_under for r in results):
         return EXIT_UNDER
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _reporting() -> Iterator[None]:
+    """A report that cannot be written is a usage error (exit 2) that names it, never a traceback."""
+    from autograder.errors import ReportError
+
+    try:
+        yield
+    except ReportError as exc:
+        _fail(str(exc))
 
 
 @contextlib.contextmanager
@@ -131,9 +143,10 @@ def _finish(results: list, options: dict) -> None:
     from autograder.reports import ReportPaths, github_annotations, write_reports
 
     console = Console()
-    write_reports(results, ReportPaths(json=options["json_path"], junit=options["junit"],
-                                       gradescope=options["gradescope"], csv=options["csv_path"],
-                                       classroom=options["classroom"], feedback=options["feedback"]))
+    with _reporting():
+        write_reports(results, ReportPaths(json=options["json_path"], junit=options["junit"],
+                                           gradescope=options["gradescope"], csv=options["csv_path"],
+                                           classroom=options["classroom"], feedback=options["feedback"]))
     with _fenced(console):
         print_summary(console, results)
     if os.environ.get("GITHUB_ACTIONS") == "true":

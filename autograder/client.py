@@ -25,6 +25,7 @@ class Limits:
     submission_seconds: float = 600.0   # everything for one submission, across worker restarts
     memory_bytes: int = 4 * 2**30
     file_size_bytes: int = 64 * 2**20
+    disk_bytes: int = 128 * 2**20       # everything the worker writes, where the OS sandbox holds
     output_bytes: int = 32 * 2**10
 
 
@@ -56,7 +57,8 @@ class WorkerClient:
         self._output = tempfile.TemporaryFile()
         work = Path(self._dir.name) / "work"
         work.mkdir()
-        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits.start_seconds, list(hide))
+        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits.start_seconds,
+                            limits.disk_bytes, list(hide))
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},

@@ -5,7 +5,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import launch
+from autograder import launch, sandbox
 from autograder.client import Budget, Limits, WorkerClient
 
 _PROBE = """
@@ -18,6 +18,11 @@ try:
 except OSError as exc:
     network = f"blocked ({exc.strerror or exc})"
 pid, ppid = os.getpid(), os.getppid()
+project_visible = [e for e in (os.listdir(PROJECT) if os.path.isdir(PROJECT) else [])
+                   if os.path.join(PROJECT, e) not in RUNTIME]
+root_writable = os.access("/", os.W_OK)
+scratch = os.statvfs(".")
+scratch_bytes = scratch.f_blocks * scratch.f_frsize
 limits = {name: resource.getrlimit(getattr(resource, name))[0]
           for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE")}
 """
@@ -34,16 +39,19 @@ def diagnose(root: Path) -> list[Check]:
     """Start a worker as grading would, probe it from inside, and say what held."""
     hidden = [(root / "reference").resolve()] if (root / "reference").is_dir() else []
     listener = socket.create_server(("127.0.0.1", 0))
-    client = WorkerClient(Limits(), Budget(120), tuple(hidden))
+    limits = Limits()
+    client = WorkerClient(limits, Budget(120), tuple(hidden))
     try:
         source = _PROBE.replace("HIDDEN", repr([str(p.resolve()) for p in hidden])).replace(
-            "PORT", str(listener.getsockname()[1]))
+            "PORT", str(listener.getsockname()[1])).replace("PROJECT", repr(str(root.resolve()))).replace(
+            "RUNTIME", repr(sandbox.runtime_folders()))
         error = client.run_cell("probe", source)
         if error:
             return [Check("worker", False, f"the probe failed: {error['type']}: {error['message']}")]
         probe = client.namespace()
-        sandbox, network, limits = probe.sandbox, probe.network, probe.limits
+        active, network, rlimits = probe.sandbox, probe.network, probe.limits
         hidden_visible, pid, ppid = probe.hidden_visible, probe.pid, probe.ppid
+        project_visible, root_writable, scratch_bytes = probe.project_visible, probe.root_writable, probe.scratch_bytes
     finally:
         client.cleanup()
         listener.close()
@@ -52,15 +60,23 @@ def diagnose(root: Path) -> list[Check]:
         Check("warm workers", warm, "forked from a fork server that has imported torch" if warm
               else "fresh interpreters: a fork server could not run (slower, same isolation)"),
         Check("separate process", True, "submission code never runs in the grading process"),
-        Check("no network", network.startswith("blocked") and "network" in sandbox, network),
-        Check("reference hidden", not hidden_visible and ("files" in sandbox or not hidden),
+        Check("no network", network.startswith("blocked") and "network" in active, network),
+        Check("reference hidden", not hidden_visible and ("files" in active or not hidden),
               "no reference/ folder here" if not hidden else
               ("reference/ and hidden tests are invisible to workers" if not hidden_visible
                else f"workers can read {', '.join(hidden_visible)}")),
-        Check("own process namespace", "processes" in sandbox and pid == 1,
+        Check("own process namespace", "processes" in active and pid == 1,
               "workers see only their own processes, cannot signal the grader, and everything they "
               "start dies with them" if pid == 1 else
               f"workers share the machine's process table (pid {pid}, parent {ppid})"),
-        Check("resource limits", all(v > 0 for k, v in limits.items() if k != "RLIMIT_CORE"),
-              ", ".join(f"{k.removeprefix('RLIMIT_').lower()}={v}" for k, v in limits.items())),
+        Check("own file system", "root" in active and not project_visible and not root_writable,
+              "workers see the system, Python and the engine read-only, and nothing of the project" if
+              "root" in active and not project_visible and not root_writable else
+              f"workers see the grader's file system{' (writable)' if root_writable else ''}"
+              f"{', the project folder included' if project_visible else ''}"),
+        Check("disk quota", "disk" in active and scratch_bytes <= limits.disk_bytes,
+              f"workers may write {scratch_bytes / 2**20:.0f} MiB in all" if "disk" in active else
+              "only the size of each file is limited"),
+        Check("resource limits", all(v > 0 for k, v in rlimits.items() if k != "RLIMIT_CORE"),
+              ", ".join(f"{k.removeprefix('RLIMIT_').lower()}={v}" for k, v in rlimits.items())),
     ]

@@ -10,6 +10,10 @@ class UsageError(GraderError):
     """The command was asked for something that cannot be done (unknown assignment, bad test file)."""
 
 
+class ReportError(GraderError):
+    """A report could not be written where it was asked for."""
+
+
 class NotebookError(GraderError):
     """The submission cannot be read as a notebook for this assignment."""
 

@@ -115,8 +115,9 @@ class _Zygote:
             raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
         return self._receive()
 
-    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], fds: list[int]) -> int:
-        return int(self._ask({"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide}, fds)["pid"])
+    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], disk_bytes: int, fds: list[int]) -> int:
+        request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "disk": disk_bytes}
+        return int(self._ask(request, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
         return self._ask({"op": op, "pid": pid})["status"]
@@ -132,11 +133,12 @@ class _Zygote:
 
 
 class _ForkedProcess(WorkerProcess):
-    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], output_fd: int) -> None:
+    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], disk_bytes: int,
+                 output_fd: int) -> None:
         request_read, self.request_fd = os.pipe()
         self.answer_fd, answer_write = os.pipe()
         try:
-            self.pid = zygote.spawn(cwd, env, hide, [request_read, answer_write, output_fd])
+            self.pid = zygote.spawn(cwd, env, hide, disk_bytes, [request_read, answer_write, output_fd])
         except ZygoteUnavailable:
             os.close(self.request_fd)
             os.close(self.answer_fd)
@@ -179,10 +181,11 @@ _zygote: _Zygote | None = None
 _zygote_failed = False
 
 
-def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float,
+def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float, disk_bytes: int,
            hide: list[str] = ()) -> WorkerProcess:
     """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
-    worker is also sandboxed where the OS allows (see sandbox.py), with the `hide` folders hidden."""
+    worker is also sandboxed where the OS allows (see sandbox.py): `cwd` becomes a tmpfs of
+    `disk_bytes`, and the `hide` folders are hidden even if its own root cannot be built."""
     global _zygote, _zygote_failed
     if os.environ.get("GRADE_FRESH_WORKERS") == "1" or _zygote_failed:
         return _FreshProcess(cwd, env, output_fd)
@@ -194,7 +197,7 @@ def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float,
             _zygote_failed = True  # cannot run here: fresh interpreters from now on
             return _FreshProcess(cwd, env, output_fd)
     try:
-        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], output_fd)
+        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], disk_bytes, output_fd)
     except (ZygoteUnavailable, OSError):
         _shutdown()  # it died (a worker may have killed it): the next launch starts a new one
         return _FreshProcess(cwd, env, output_fd)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from autograder.results import STATUSES, SubmissionResult, TestResult, write_json_atomic
+from autograder.results import STATUSES, SubmissionResult, TestResult, write_json_atomic, write_text_atomic
 
 STEP_SUMMARY_LIMIT = 1024 * 1024          # bytes GitHub accepts in one step's summary
 NBGRADER_STEPS = ("submitted", "autograded", "feedback")
@@ -35,23 +35,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ----------------------------------------------------------------------------------------- helpers
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """write_json_atomic for any text: temporary file in the same folder, then rename over the target.
-
-    Characters UTF-8 cannot encode (lone surrogates from decoded output) are replaced, not fatal.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
 
 def points(value: float) -> str:
     """Points as people write them: 2 not 2.0, 0.3 not 0.30000000000000004."""

@@ -1,23 +1,64 @@
 """OS isolation for a freshly forked worker, where Linux allows it without root.
 
-In new user, mount, network and PID namespaces the worker has no network, cannot see the folders the
-grader hides (the reference solution and hidden tests), sees only its own processes in /proc, cannot
-signal the grader, and takes every process it starts down with it: when the namespace's first
-process ends, the kernel kills the rest, however they daemonised. Each step is tried and reported;
-a machine that refuses them (containers, AppArmor-restricted user namespaces) still gets the
-guarantees that need no OS support.
+In new user, mount, network and PID namespaces the worker has no network, sees only its own processes
+in /proc, cannot signal the grader, and takes every process it starts down with it: when the
+namespace's first process ends, the kernel kills the rest, however they daemonised.
+
+Its file system is built from an allow-list rather than the grader's with holes cut in it: an empty
+root holding, read-only and at their usual paths, the system folders, the Python installation and
+the engine's own package; a few harmless devices; a fresh /proc; and one writable folder, its own,
+on a size-limited tmpfs that is also /tmp. The project (reference solutions, hidden tests, .git,
+other submissions, report paths, sockets) is simply not there. The folders named to be hidden are
+also covered on the grader's file system, so they stay hidden if the new root cannot be built.
+
+Each step is tried and reported; a machine that refuses them (containers, AppArmor-restricted user
+namespaces) still gets the guarantees that need no OS support.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
+import re
 import signal
+import sys
+from dataclasses import dataclass
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
+MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 0x400, 0x800, 0x1000, 0x4000, 0x40000
+MS_RELATIME, MS_STRICTATIME = 0x200000, 0x1000000
+MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(platform.machine())
+
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class View:
+    """What a worker's file system holds besides the system: its scratch folder and that folder's size."""
+
+    root: str                       # an empty folder of the grader's to build the new root on
+    read_only: tuple[str, ...]      # folders shown read-only at their own paths
+    scratch: str                    # the worker's folder: cwd, HOME and TMPDIR
+    scratch_bytes: int
+
+
+def runtime_folders() -> tuple[str, ...]:
+    """The folders a worker of this interpreter needs: the system's, Python's and the engine's."""
+    import autograder
+
+    folders = [*SYSTEM_FOLDERS, sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+               os.path.dirname(os.path.abspath(autograder.__file__))]
+    kept: list[str] = []
+    for folder in sorted({os.path.abspath(f) for f in folders if os.path.lexists(f)}):
+        if not any(folder == k or folder.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(folder)
+    return tuple(kept)
 
 
 def _check(result: int, what: str) -> None:
@@ -26,9 +67,9 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
-                       data.encode() if data else None), f"mount {target}")
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
+                       flags, data.encode() if data else None), f"mount {target}")
 
 
 def _write(path: str, text: str) -> None:
@@ -36,7 +77,7 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def enter(hidden: list[str]) -> list[str]:
+def enter(view: View, hidden: list[str]) -> list[str]:
     """Isolate the calling (single-threaded, just forked) process; the protections that took effect.
 
     With a PID namespace this forks once more: the caller stays behind as a plain reaper that exits
@@ -59,6 +100,11 @@ def enter(hidden: list[str]) -> list[str]:
             active.append("files")
     except OSError:
         pass  # a folder that should be hidden is not: claim no file-system protection
+    try:
+        _build_root(view, hidden)
+        new_root = True
+    except OSError:
+        new_root = False
     child = os.fork()
     if child:
         _reap(child)
@@ -66,25 +112,113 @@ def enter(hidden: list[str]) -> list[str]:
     # live on. Tie its life to the reaper's, and leave the reaper's process group.
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     os.setpgid(0, 0)
-    try:
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    except OSError:
+    if new_root:
+        # /proc can only be mounted while the grader's own /proc is still in sight: before the switch.
+        new_root = _mount_proc(view.root + "/proc") and _switch_root(view)
+    if new_root:
+        active += ["files", "root", "disk"] if "files" not in active else ["root", "disk"]
+    elif not _mount_proc("/proc"):
         active.remove("processes")
     _lock_mounts(active)
     return active
 
 
+def _build_root(view: View, hidden: list[str]) -> None:
+    """Assemble the worker's root under view.root (in this mount namespace only), read-only but for
+    its scratch folder and /tmp, which are one size-limited tmpfs."""
+    if SYS_PIVOT_ROOT is None:
+        raise OSError(0, f"no known pivot_root system call on {platform.machine()}")
+    root = view.root
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    for folder in view.read_only:
+        target = root + folder
+        if os.path.islink(folder) and os.path.dirname(folder) == "/":
+            os.symlink(os.readlink(folder), target)  # /lib -> usr/lib on merged-/usr systems
+            continue
+        os.makedirs(target, exist_ok=True)
+        _mount(folder, target, None, MS_BIND | MS_REC)
+    os.makedirs(root + "/dev")
+    for device in DEVICES:
+        if os.path.exists(device):
+            open(root + device, "w").close()
+            _mount(device, root + device, None, MS_BIND)
+    # One tmpfs holds all the worker may write: it is /tmp, and the scratch folder is inside it (or,
+    # when the grader's scratch folders are not under /tmp, a second view of it at the same path).
+    scratch, tmp = root + view.scratch, root + "/tmp"
+    os.makedirs(tmp)
+    _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={view.scratch_bytes},nr_inodes=16384,mode=1777")
+    os.makedirs(scratch, exist_ok=True)
+    if not view.scratch.startswith("/tmp/"):
+        _mount(tmp, scratch, None, MS_BIND)
+    os.makedirs(root + "/proc", exist_ok=True)
+    for path in hidden:
+        if os.path.isdir(root + path):  # a hidden folder inside a shown one
+            _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
+    for mount_point in _mounts_under(root):
+        if mount_point not in (scratch, tmp):
+            _remount_read_only(mount_point)
+
+
+def _mounts_under(root: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        points = [_unescape(line.split()[4]) for line in f]
+    return [p for p in points if p == root or p.startswith(root + "/")]
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _remount_read_only(path: str) -> None:
+    """Flags the mount had in the grader's namespace are locked in ours: a remount must repeat them."""
+    flags = os.statvfs(path).f_flag
+    keep = MS_REMOUNT | MS_BIND | MS_RDONLY | (flags & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC))
+    if flags & os.ST_NOATIME:
+        keep |= MS_NOATIME
+    elif flags & os.ST_RELATIME:
+        keep |= MS_RELATIME
+    else:
+        keep |= MS_STRICTATIME
+    if flags & os.ST_NODIRATIME:
+        keep |= MS_NODIRATIME
+    _mount(None, path, None, keep)
+
+
+def _mount_proc(path: str) -> bool:
+    try:
+        _mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        return True
+    except OSError:
+        return False
+
+
+def _switch_root(view: View) -> bool:
+    """Make the new root `/` and drop the old one from the namespace entirely: unlike chroot, nothing
+    is left to climb back out to."""
+    try:
+        os.chdir(view.root)
+        _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+        _check(_libc.umount2(b".", MNT_DETACH), "umount")
+        os.chdir(view.scratch)
+        return True
+    except OSError:
+        return False
+
+
 def _lock_mounts(active: list[str]) -> None:
-    """The worker is root in its user namespace and could unmount what hides the reference. Mounts
-    inherited into a namespace owned by a further user namespace are locked: they cannot be undone."""
+    """The worker is root in its user namespace and could unmount what hides the reference or remount
+    its root writable. Mounts inherited into a namespace owned by a further user namespace are locked:
+    they cannot be undone, and their read-only flag cannot be cleared."""
     try:
         _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", "0 0 1")
         _write("/proc/self/gid_map", "0 0 1")
     except OSError:
-        if "files" in active:
-            active.remove("files")
+        for protection in ("files", "root", "disk"):
+            if protection in active:
+                active.remove(protection)
 
 
 def _reap(child: int) -> None:

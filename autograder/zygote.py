@@ -5,7 +5,7 @@ child inherits them for free. The zygote never runs submission code itself and h
 grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
 no OpenMP pool exists to break in a child), and only answers the grading process over a Unix socket:
 
-    {"op": "spawn", "cwd", "env", "hide"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "spawn", "cwd", "env", "hide", "disk"} + 3 fds (requests in, answers out, output file) -> {"pid"}
     {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
@@ -21,7 +21,7 @@ import sys
 import torch
 import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seconds, paid once here)
 
-from autograder import sandbox
+from autograder import sandbox, worker
 
 MAX_MESSAGE = 64 * 1024
 
@@ -41,7 +41,7 @@ def _status(raw: int) -> int:
     return -os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw)
 
 
-def _become_worker(fds: list[int], cwd: str, env: dict[str, str], hide: list[str]) -> None:
+def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide: list[str]) -> None:
     """In the forked child: own session, the three pipes as fds 0-2, nothing else open, the OS sandbox
     where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
     try:
@@ -49,14 +49,12 @@ def _become_worker(fds: list[int], cwd: str, env: dict[str, str], hide: list[str
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 4096)
-        os.chdir(cwd)
+        os.chdir(view.scratch)
         os.environ.clear()
         os.environ.update(env)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
-        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(hide))
-        from autograder import worker
-
+        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(view, hide))
         worker.main()
     finally:
         os._exit(0)
@@ -66,6 +64,9 @@ class Zygote:
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
         self.children: set[int] = set()
+        self.root = os.path.abspath("root")  # empty: each worker builds its own file system on it
+        os.mkdir(self.root, 0o700)
+        self.read_only = sandbox.runtime_folders()
 
     def serve(self) -> None:
         while True:
@@ -84,7 +85,8 @@ class Zygote:
     def spawn(self, request: dict, fds: list[int]) -> int:
         pid = os.fork()
         if pid == 0:
-            _become_worker(fds, request["cwd"], request["env"], request["hide"])
+            view = sandbox.View(self.root, self.read_only, request["cwd"], request["disk"])
+            _become_worker(fds, request["env"], view, request["hide"])
         for fd in fds:
             os.close(fd)
         self.children.add(pid)

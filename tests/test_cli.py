@@ -84,6 +84,21 @@ def test_usage_errors_exit_with_2(tmp_path):
     assert invoke("run", tmp_path).exit_code == 2  # a folder with no notebooks
 
 
+def test_a_report_that_cannot_be_written_is_a_usage_error_naming_it(tmp_path):
+    notebook = tmp_path / "mlp.ipynb"
+    notebook.write_text("{oops")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    result = invoke("run", notebook, "--json", blocker / "result.json")
+    assert result.exit_code == 2
+    assert f"cannot write {blocker / 'result.json'}" in result.output and "Traceback" not in result.output
+    good = tmp_path / "result.json"
+    assert invoke("run", notebook, "--json", good).exit_code == 3
+    result = CliRunner().invoke(main, ["merge", str(good), "--junit", str(blocker / "junit.xml")])
+    assert result.exit_code == 2 and f"cannot write {blocker / 'junit.xml'}" in result.output
+    assert not result.exception or isinstance(result.exception, SystemExit)
+
+
 def test_a_real_grade_process_grades_a_folder(tmp_path):
     folder = tmp_path / "class"
     notebook_variant(REFERENCE, folder / "alice.ipynb")

@@ -1,4 +1,5 @@
 """Submissions that try to win without doing the work gain nothing: their code never runs here."""
+import builtins
 import os
 from pathlib import Path
 
@@ -48,9 +49,10 @@ def graded(tmp_path, name, **changes):
 
 
 def test_no_submission_code_runs_in_the_grading_process(tmp_path):
-    marker = tmp_path / "ran_in.txt"
-    result = graded(tmp_path, "marker", prepend=[f"import os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))"])
-    assert marker.exists() and int(marker.read_text()) != os.getpid()
+    marker = "import builtins, os\nbuiltins.SUBMISSION_RAN_HERE = True\nprint('RAN IN', os.getpid())"
+    result = graded(tmp_path, "marker", prepend=[marker])
+    assert "RAN IN" in result.output, "the submission's code did not run at all"
+    assert not hasattr(builtins, "SUBMISSION_RAN_HERE"), "the submission's code ran in the grading process"
     assert result.score == 0
 
 

@@ -184,7 +184,7 @@ def test_sandboxed_worker_has_no_network_no_secrets_and_its_own_processes(tmp_pa
         run(client, f"""
 import os, socket, subprocess
 sandbox = os.environ["GRADE_SANDBOX"]
-visible = os.listdir({str(secret)!r})
+visible = os.listdir({str(secret)!r}) if os.path.exists({str(secret)!r}) else []
 try:
     socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=2)
     network = "open"
@@ -194,7 +194,7 @@ pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 subprocess.Popen(["sleep", "600"], start_new_session=True)
 """)
         ns = client.namespace()
-        assert ns.sandbox == "network,processes,files"
+        assert ns.sandbox == "network,processes,files,root,disk"
         assert ns.visible == [] and ns.network == "blocked" and ns.pids == [1]
     finally:
         client.cleanup()
@@ -215,3 +215,18 @@ def subprocess_pids_named(cmdline: str) -> list[int]:
         except (OSError, ValueError):
             continue
     return found
+
+
+def test_fresh_interpreter_workers_serve_the_same_requests_without_the_sandbox(monkeypatch):
+    """Where no fork server can run, a fresh `python -I -m autograder.worker` does the same job: the
+    fallback that machines without user namespaces or fork get."""
+    monkeypatch.setenv("GRADE_FRESH_WORKERS", "1")
+    client = WorkerClient(Limits(start_seconds=60, cell_seconds=10, request_seconds=10), Budget(90))
+    try:
+        run(client, "import os, torch\nsandbox = os.environ.get('GRADE_SANDBOX')\nw = torch.arange(6.).reshape(2, 3)")
+        ns = client.namespace()
+        assert ns.sandbox is None
+        assert torch.equal(ns.w, torch.arange(6.).reshape(2, 3))
+    finally:
+        client.cleanup()
+    assert not client.alive

@@ -8,7 +8,7 @@ which also checks what must hold whatever the attack: a well-formed result with 
 points, scores only for passed tests, bounded messages and output, JSON-safe, no worker directory and
 no open descriptor left behind in the grading process.
 
-Processes an attack starts are found afterwards by a file they keep open in the test's tmp_path
+Processes an attack starts are found afterwards by a name unique to the test that they carry
 (`holders`), which works across PID namespaces; anything found is ours and is killed at teardown.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -167,46 +168,44 @@ def expect_softmax(result: SubmissionResult, status: str | tuple[str, ...], frag
 
 # --------------------------------------------------------------------------------------- processes
 
-def holders(path: Path) -> list[int]:
-    """Processes (host PIDs) that have `path` open, whatever PID namespace they are in."""
-    target, found = str(path), []
+def holders(name: str) -> list[int]:
+    """Processes (host PIDs) with a thread named `name`, whatever PID namespace they are in. Workers
+    see none of the grader's files, so an attack marks its processes by name (PR_SET_NAME)."""
+    found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            for fd in (proc / "fd").iterdir():
-                if os.readlink(fd) == target:
-                    found.append(int(proc.name))
-                    break
+            if any((task / "comm").read_text().strip() == name for task in (proc / "task").iterdir()):
+                found.append(int(proc.name))
         except OSError:
             continue
     return found
 
 
-def wait_released(path: Path, seconds: float = 3.0) -> list[int]:
-    """The holders of `path` still there after waiting up to `seconds` for them to go."""
+def wait_released(name: str, seconds: float = 3.0) -> list[int]:
+    """The processes named `name` still there after waiting up to `seconds` for them to go."""
     deadline = time.monotonic() + seconds
     while True:
-        left = holders(path)
+        left = holders(name)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
 
 
-def kill_holders(path: Path) -> None:
-    """Kill what an attack left running: processes holding a file in this test's tmp_path are ours."""
-    for pid in holders(path):
+def kill_holders(name: str) -> None:
+    """Kill what an attack left running: processes carrying this test's own name are ours."""
+    for pid in holders(name):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
-def survivors(tmp_path):
-    """A file the attack's processes keep open; whatever still holds it at teardown is killed."""
-    path = tmp_path / "alive.lock"
-    path.touch()
-    yield path
-    kill_holders(path)
+def survivors():
+    """A name (unique to this test) the attack gives its processes; whatever still has it at teardown is killed."""
+    name = "rt" + secrets.token_hex(6)
+    yield name
+    kill_holders(name)
 
 
 # ----------------------------------------------------------------------------------- the real CLI

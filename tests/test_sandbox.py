@@ -1,0 +1,56 @@
+"""The OS sandbox itself, entered in a forked child of the test process: what holds when the new root
+can be built, and what still holds when it cannot."""
+import json
+import os
+from pathlib import Path
+
+from autograder import sandbox
+from test_worker import needs_namespaces
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _enter_and_look(view: sandbox.View, hidden: list[str], paths: list[str]) -> dict:
+    """Fork, enter the sandbox, and report from inside which protections hold and which paths exist."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read)
+            os.chdir(view.scratch)
+            active = sandbox.enter(view, hidden)
+            seen = {path: os.path.exists(path) and (not os.path.isdir(path) or bool(os.listdir(path)))
+                    for path in paths}
+            os.write(write, json.dumps({"active": active, "seen": seen, "pid": os.getpid()}).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        report = json.loads(f.read())
+    os.waitpid(pid, 0)
+    return report
+
+
+@needs_namespaces
+def test_the_new_root_shows_only_the_runtime_and_a_bounded_scratch_folder(tmp_path):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "work").mkdir()
+    secret = tmp_path / "reference"
+    secret.mkdir()
+    (secret / "solution.py").write_text("ANSWER = 42")
+    view = sandbox.View(str(tmp_path / "root"), sandbox.runtime_folders(), str(tmp_path / "work"), 2**20)
+    report = _enter_and_look(view, [str(secret)], [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__])
+    assert report["active"] == ["network", "processes", "files", "root", "disk"] and report["pid"] == 1
+    assert report["seen"] == {str(secret): False, str(ROOT / ".git"): False, "/usr/lib": True, sandbox.__file__: True}
+
+
+@needs_namespaces
+def test_without_a_new_root_the_hidden_folders_are_still_hidden(tmp_path):
+    (tmp_path / "work").mkdir()
+    secret = tmp_path / "reference"
+    secret.mkdir()
+    (secret / "solution.py").write_text("ANSWER = 42")
+    view = sandbox.View(str(tmp_path / "no-such-folder"), sandbox.runtime_folders(), str(tmp_path / "work"), 2**20)
+    report = _enter_and_look(view, [str(secret)], [str(secret), str(ROOT / ".git")])
+    assert report["active"] == ["network", "processes", "files"] and report["pid"] == 1
+    assert report["seen"] == {str(secret): False, str(ROOT / ".git"): (ROOT / ".git").exists()}
