@@ -130,6 +130,12 @@ def _build_root(view: View, hidden: list[str]) -> None:
         raise OSError(0, f"no known pivot_root system call on {platform.machine()}")
     root = view.root
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # One tmpfs holds all the worker may write. It is /tmp, mounted first so that shown folders under
+    # /tmp (a project checked out there) are bound on top of it; the scratch folder is inside it, or,
+    # when the grader's scratch folders are not under /tmp, a second view of it at the same path.
+    scratch, tmp = root + view.scratch, root + "/tmp"
+    os.makedirs(tmp)
+    _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={view.scratch_bytes},nr_inodes=16384,mode=1777")
     for folder in view.read_only:
         target = root + folder
         if os.path.islink(folder) and os.path.dirname(folder) == "/":
@@ -142,11 +148,6 @@ def _build_root(view: View, hidden: list[str]) -> None:
         if os.path.exists(device):
             open(root + device, "w").close()
             _mount(device, root + device, None, MS_BIND)
-    # One tmpfs holds all the worker may write: it is /tmp, and the scratch folder is inside it (or,
-    # when the grader's scratch folders are not under /tmp, a second view of it at the same path).
-    scratch, tmp = root + view.scratch, root + "/tmp"
-    os.makedirs(tmp)
-    _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={view.scratch_bytes},nr_inodes=16384,mode=1777")
     os.makedirs(scratch, exist_ok=True)
     if not view.scratch.startswith("/tmp/"):
         _mount(tmp, scratch, None, MS_BIND)

@@ -10,8 +10,9 @@ from test_worker import needs_namespaces
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _enter_and_look(view: sandbox.View, hidden: list[str], paths: list[str]) -> dict:
-    """Fork, enter the sandbox, and report from inside which protections hold and which paths exist."""
+def _enter_and_look(view: sandbox.View, hidden: list[str], paths: list[str], write_to: tuple[str, ...] = ()) -> dict:
+    """Fork, enter the sandbox, and report from inside which protections hold, which paths exist, and
+    whether a file can be created in each folder of `write_to`."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -21,7 +22,15 @@ def _enter_and_look(view: sandbox.View, hidden: list[str], paths: list[str]) -> 
             active = sandbox.enter(view, hidden)
             seen = {path: os.path.exists(path) and (not os.path.isdir(path) or bool(os.listdir(path)))
                     for path in paths}
-            os.write(write, json.dumps({"active": active, "seen": seen, "pid": os.getpid()}).encode())
+            written = {}
+            for folder in write_to if "root" in active else ():  # never write into the real /usr
+                try:
+                    open(os.path.join(folder, "written.txt"), "x").close()
+                    written[folder] = "ok"
+                except OSError as exc:
+                    written[folder] = exc.strerror
+            os.write(write, json.dumps({"active": active, "seen": seen, "pid": os.getpid(),
+                                        "written": written}).encode())
         finally:
             os._exit(0)
     os.close(write)
@@ -38,10 +47,18 @@ def test_the_new_root_shows_only_the_runtime_and_a_bounded_scratch_folder(tmp_pa
     secret = tmp_path / "reference"
     secret.mkdir()
     (secret / "solution.py").write_text("ANSWER = 42")
-    view = sandbox.View(str(tmp_path / "root"), sandbox.runtime_folders(), str(tmp_path / "work"), 2**20)
-    report = _enter_and_look(view, [str(secret)], [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__])
+    shown = tmp_path / "venv"  # a shown folder under /tmp, as when the project is checked out there
+    shown.mkdir()
+    (shown / "module.py").write_text("")
+    view = sandbox.View(str(tmp_path / "root"), (*sandbox.runtime_folders(), str(shown)), str(tmp_path / "work"), 2**20)
+    paths = [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__, str(shown / "module.py")]
+    report = _enter_and_look(view, [str(secret)], paths, write_to=(".", "/tmp", str(shown), "/usr"))
     assert report["active"] == ["network", "processes", "files", "root", "disk"] and report["pid"] == 1
-    assert report["seen"] == {str(secret): False, str(ROOT / ".git"): False, "/usr/lib": True, sandbox.__file__: True}
+    assert report["seen"] == {str(secret): False, str(ROOT / ".git"): False, "/usr/lib": True,
+                              sandbox.__file__: True, str(shown / "module.py"): True}
+    assert report["written"] == {".": "ok", "/tmp": "ok", str(shown): "Read-only file system",
+                                 "/usr": "Read-only file system"}
+    assert not (tmp_path / "work" / "written.txt").exists() and not (shown / "written.txt").exists()
 
 
 @needs_namespaces
