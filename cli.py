@@ -55,6 +55,9 @@ def main() -> None:
 def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: Path | None,
         gradescope_path: Path | None, fail_under: float | None) -> None:
     """Grade notebooks (files, or folders of them) and print a table per submission."""
+    from autograder.launch import start_zygote
+
+    start_zygote()  # it warms up while this process imports pytest and torch
     from autograder.errors import UsageError
     from autograder.grading import grade_notebook
     from autograder.report import print_submission, print_summary
@@ -242,6 +245,9 @@ def doctor(root: Path) -> None:
               show_default=True, help="Folder holding assignments/ (when the notebook is not in its bundle folder).")
 def check(notebook: Path, assignment: str | None, root: Path) -> None:
     """Run the public tests on your notebook, offline, before you submit."""
+    from autograder.launch import start_zygote
+
+    start_zygote()  # it warms up while this process imports pytest and torch
     from autograder.assignments import find_bundle
     from autograder.errors import UsageError
     from autograder.grading import grade, resolve_assignment

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import GraderError, UsageError
+from autograder.launch import start_zygote
 from autograder.results import SubmissionResult
 
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -87,9 +88,11 @@ def grade_many(paths: list[Path], assignment: str | None, root: Path, jobs: int,
         return done
 
     if jobs <= 1 or len(paths) <= 1:
+        start_zygote()
         return collect(grade_one(path, assignment, root) for path in paths)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: nothing inherited from this one
-    with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context,
+                             initializer=start_zygote) as pool:
         return collect(pool.map(grade_one, paths, [assignment] * len(paths), [root] * len(paths)))
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+# A test's first torch.optim step imports torch._dynamo (seconds): pay for it here, while the fork
+# server starts, rather than in the middle of a test.
+import torch._dynamo  # noqa: F401
 
 from autograder.assignments import Assignment, find_assignment, infer_assignment
 from autograder.client import Limits

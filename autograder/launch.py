@@ -82,9 +82,10 @@ class ZygoteUnavailable(Exception):
 
 
 class _Zygote:
-    """The grading process's connection to its fork server (see autograder/zygote.py)."""
+    """The grading process's connection to its fork server (see autograder/zygote.py). It is started
+    without waiting for it, so that it warms up while the grading process does its own imports."""
 
-    def __init__(self, start_seconds: float) -> None:
+    def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
         env = scrubbed_env(self._home.name)
@@ -94,10 +95,16 @@ class _Zygote:
             env=env, start_new_session=True)
         theirs.close()
         self._sock = ours
+        self._ready = False
+
+    def wait_ready(self, start_seconds: float) -> None:
+        if self._ready:
+            return
         self._sock.settimeout(start_seconds)
         if self._receive() != {"ready": True}:
             raise ZygoteUnavailable("the fork server did not start")
         self._sock.settimeout(30)
+        self._ready = True
 
     def _receive(self) -> dict:
         try:
@@ -181,21 +188,34 @@ _zygote: _Zygote | None = None
 _zygote_failed = False
 
 
+def start_zygote() -> None:
+    """Start the fork server now, in the background, unless workers are to be fresh interpreters or
+    one is already running; the first launch() waits for it. Call it before heavy imports."""
+    global _zygote, _zygote_failed
+    if os.environ.get("GRADE_FRESH_WORKERS") == "1" or _zygote_failed or _zygote is not None:
+        return
+    try:
+        _zygote = _Zygote()
+        atexit.register(_shutdown)
+    except OSError:
+        _zygote_failed = True  # cannot run here: fresh interpreters from now on
+
+
 def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float, disk_bytes: int,
            hide: list[str] = ()) -> WorkerProcess:
     """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
     worker is also sandboxed where the OS allows (see sandbox.py): `cwd` becomes a tmpfs of
     `disk_bytes`, and the `hide` folders are hidden even if its own root cannot be built."""
-    global _zygote, _zygote_failed
-    if os.environ.get("GRADE_FRESH_WORKERS") == "1" or _zygote_failed:
+    global _zygote_failed
+    start_zygote()
+    if _zygote is None or os.environ.get("GRADE_FRESH_WORKERS") == "1":
         return _FreshProcess(cwd, env, output_fd)
-    if _zygote is None:
-        try:
-            _zygote = _Zygote(start_seconds)
-            atexit.register(_shutdown)
-        except (ZygoteUnavailable, OSError):
-            _zygote_failed = True  # cannot run here: fresh interpreters from now on
-            return _FreshProcess(cwd, env, output_fd)
+    try:
+        _zygote.wait_ready(start_seconds)
+    except (ZygoteUnavailable, OSError):
+        _shutdown()
+        _zygote_failed = True  # it could not start here: fresh interpreters from now on
+        return _FreshProcess(cwd, env, output_fd)
     try:
         return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], disk_bytes, output_fd)
     except (ZygoteUnavailable, OSError):
