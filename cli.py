@@ -60,7 +60,7 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
     start_zygote()  # it warms up while this process imports pytest and torch
     from autograder.errors import UsageError
     from autograder.grading import grade_notebook
-    from autograder.report import print_submission, print_summary
+    from autograder.reports.terminal import print_submission, print_summary
     from autograder.reports import write_gradescope
     from autograder.results import write_json_atomic
 
@@ -142,7 +142,7 @@ def _report_options(command: Callable) -> Callable:
 
 def _finish(results: list, options: dict) -> None:
     """Write the reports, print the summary and GitHub annotations, and exit with the documented code."""
-    from autograder.report import print_summary
+    from autograder.reports.terminal import print_summary
     from autograder.reports import ReportPaths, github_annotations, write_reports
 
     console = Console()
@@ -251,7 +251,7 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
     from autograder.assignments import find_bundle
     from autograder.errors import UsageError
     from autograder.grading import grade, resolve_assignment
-    from autograder.report import print_submission
+    from autograder.reports.terminal import print_submission
 
     console = Console()
     try:

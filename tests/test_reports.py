@@ -13,9 +13,9 @@ from autograder import reports
 from autograder.reports import (
     append_step_summary, classroom_result, feedback_html, feedback_markdown, github_annotations,
     gradescope_result, markdown_summary, read_results, result_from_dict, student_of, write_classroom, write_csv,
-    write_gradescope, write_junit, write_text_atomic,
+    write_gradescope, write_junit,
 )
-from autograder.results import SubmissionResult, write_json_atomic
+from autograder.results import SubmissionResult, write_json_atomic, write_text_atomic
 from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
 
 HOSTILE = "::error::owned\nsecond line | pipe <script>alert(1)</script> 100%"

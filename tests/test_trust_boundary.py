@@ -1,6 +1,5 @@
 """Submissions that try to win without doing the work gain nothing: their code never runs here."""
 import builtins
-import os
 from pathlib import Path
 
 import pytest

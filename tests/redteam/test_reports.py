@@ -5,7 +5,6 @@ import json
 import re
 import time
 
-import pytest
 from click.testing import CliRunner
 
 from cli import main

@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autograder.reports import spelled
+from autograder.reports.text import spelled
 from autograder.results import SubmissionResult
 
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "timed_out": "yellow", "not_implemented": "yellow"}

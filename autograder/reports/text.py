@@ -1,0 +1,81 @@
+"""What every report shares: how points are written, how student-controlled text is made safe for
+each format, which tests a student may see, and whose submission it is."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import PurePath
+
+from autograder.results import SubmissionResult, TestResult
+
+NBGRADER_STEPS = ("submitted", "autograded", "feedback")
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")   # inline syntax that could restyle student text
+
+
+def points(value: float) -> str:
+    """Points as people write them: 2 not 2.0, 0.3 not 0.30000000000000004."""
+    return format(round(value, 6), ".15g")
+
+
+def spelled(text: str) -> str:
+    """Characters XML 1.0 forbids (terminal escapes, NUL, lone surrogates) spelled out as \\xNN.
+
+    They break XML parsers and garble Markdown, HTML and CI logs; student output is full of them.
+    """
+    return _XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                              else f"\\u{ord(m.group()):04x}", text)
+
+
+def first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else ""
+
+
+def visible_tests(result: SubmissionResult) -> list[TestResult]:
+    return [t for t in result.tests if t.visibility == "visible"]
+
+
+def hidden_tests(result: SubmissionResult) -> list[TestResult]:
+    return [t for t in result.tests if t.visibility != "visible"]
+
+
+def cell_error_line(error: dict[str, str]) -> str:
+    cell, kind = error.get("cell", "?"), error.get("type", "an error")
+    return f"Cell {cell} raised {kind}: {first_line(error.get('message', ''))}"
+
+
+def score_line(result: SubmissionResult) -> str:
+    return f"Score: {points(result.score)}/{points(result.max_score)}"
+
+
+def hidden_line(result: SubmissionResult) -> str:
+    hidden = hidden_tests(result)
+    return f"hidden tests: {points(sum(t.score for t in hidden))}/{points(sum(t.max_score for t in hidden))} points"
+
+
+def student_of(result: SubmissionResult) -> str:
+    """The student a submission belongs to, read from the folder layouts graders use.
+
+    nbgrader's `{submitted,autograded,feedback}/<student>/<assignment>/<any>.ipynb` -> the student folder;
+    `<student>/<assignment>/<assignment>.ipynb` -> the grandparent; `<student>/<assignment>.ipynb` -> the
+    parent; anything else (`<student>.ipynb`, also inside a per-assignment folder) -> the file stem.
+    """
+    path = PurePath(result.submission)
+    folders = path.parent.parts
+    if len(folders) >= 3 and folders[-3] in NBGRADER_STEPS:
+        return folders[-2]
+    if path.stem == result.assignment and folders and folders[-1] not in ("/", "."):
+        if folders[-1] == result.assignment and len(folders) >= 2:
+            return folders[-2]
+        return folders[-1]
+    return path.stem
+
+
+def html_text(text: str) -> str:
+    return html.escape(spelled(text))
+
+
+def markdown_text(text: str) -> str:
+    """Inline Markdown that renders as the literal text: no formatting, HTML, table breaks or new lines."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(spelled(text).splitlines()))
