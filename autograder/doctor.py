@@ -44,7 +44,7 @@ def diagnose(root: Path) -> list[Check]:
     try:
         source = _PROBE.replace("HIDDEN", repr([str(p.resolve()) for p in hidden])).replace(
             "PORT", str(listener.getsockname()[1])).replace("PROJECT", repr(str(root.resolve()))).replace(
-            "RUNTIME", repr(sandbox.runtime_folders()))
+            "RUNTIME", repr(sandbox.runtime_paths()))
         error = client.run_cell("probe", source)
         if error:
             return [Check("worker", False, f"the probe failed: {error['type']}: {error['message']}")]

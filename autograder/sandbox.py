@@ -5,8 +5,8 @@ in /proc, cannot signal the grader, and takes every process it starts down with 
 namespace's first process ends, the kernel kills the rest, however they daemonised.
 
 Its file system is built from an allow-list rather than the grader's with holes cut in it: an empty
-root holding, read-only and at their usual paths, the system folders, the Python installation and
-the engine's own package; a few harmless devices; a fresh /proc; and one writable folder, its own,
+root holding, read-only and at their usual paths, the system folders, the few files of /etc that
+programs need, the Python installation and the engine's own package; a few harmless devices; a fresh /proc; and one writable folder, its own,
 on a size-limited tmpfs that is also /tmp. The project (reference solutions, hidden tests, .git,
 other submissions, report paths, sockets) is simply not there. The folders named to be hidden are
 also covered on the grader's file system, so they stay hidden if the new root cannot be built.
@@ -32,7 +32,11 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(platform.machine())
 
-SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Of /etc only what the dynamic linker, time zones and user lookups read: the rest (ssh keys, shadow,
+# service credentials) may be readable by the grading user, and so by a worker.
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf",
+             "/etc/passwd", "/etc/group", "/etc/hosts")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -43,21 +47,22 @@ class View:
     """What a worker's file system holds besides the system: its scratch folder and that folder's size."""
 
     root: str                       # an empty folder of the grader's to build the new root on
-    read_only: tuple[str, ...]      # folders shown read-only at their own paths
+    read_only: tuple[str, ...]      # folders and files shown read-only at their own paths
     scratch: str                    # the worker's folder: cwd, HOME and TMPDIR
     scratch_bytes: int
 
 
-def runtime_folders() -> tuple[str, ...]:
-    """The folders a worker of this interpreter needs: the system's, Python's and the engine's."""
+def runtime_paths() -> tuple[str, ...]:
+    """What a worker of this interpreter needs to see: the system's folders, a few files of /etc,
+    Python's installation and the engine's package."""
     import autograder
 
-    folders = [*SYSTEM_FOLDERS, sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
-               os.path.dirname(os.path.abspath(autograder.__file__))]
+    paths = [*SYSTEM_FOLDERS, *ETC_FILES, sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+             os.path.dirname(os.path.abspath(autograder.__file__))]
     kept: list[str] = []
-    for folder in sorted({os.path.abspath(f) for f in folders if os.path.lexists(f)}):
-        if not any(folder == k or folder.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(folder)
+    for path in sorted({os.path.abspath(p) for p in paths if os.path.lexists(p)}):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
     return tuple(kept)
 
 
@@ -136,18 +141,14 @@ def _build_root(view: View, hidden: list[str]) -> None:
     scratch, tmp = root + view.scratch, root + "/tmp"
     os.makedirs(tmp)
     _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={view.scratch_bytes},nr_inodes=16384,mode=1777")
-    for folder in view.read_only:
-        target = root + folder
-        if os.path.islink(folder) and os.path.dirname(folder) == "/":
-            os.symlink(os.readlink(folder), target)  # /lib -> usr/lib on merged-/usr systems
-            continue
-        os.makedirs(target, exist_ok=True)
-        _mount(folder, target, None, MS_BIND | MS_REC)
-    os.makedirs(root + "/dev")
+    for path in view.read_only:
+        if os.path.islink(path) and os.path.dirname(path) == "/":
+            os.symlink(os.readlink(path), root + path)  # /lib -> usr/lib on merged-/usr systems
+        elif os.path.exists(path):
+            _bind(path, root + path)
     for device in DEVICES:
         if os.path.exists(device):
-            open(root + device, "w").close()
-            _mount(device, root + device, None, MS_BIND)
+            _bind(device, root + device)
     os.makedirs(scratch, exist_ok=True)
     if not view.scratch.startswith("/tmp/"):
         _mount(tmp, scratch, None, MS_BIND)
@@ -158,6 +159,16 @@ def _build_root(view: View, hidden: list[str]) -> None:
     for mount_point in _mounts_under(root):
         if mount_point not in (scratch, tmp):
             _remount_read_only(mount_point)
+
+
+def _bind(source: str, target: str) -> None:
+    """Show `source` (a folder with what is mounted inside it, or a file) at `target`."""
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC)
 
 
 def _mounts_under(root: str) -> list[str]:

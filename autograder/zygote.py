@@ -66,7 +66,7 @@ class Zygote:
         self.children: set[int] = set()
         self.root = os.path.abspath("root")  # empty: each worker builds its own file system on it
         os.mkdir(self.root, 0o700)
-        self.read_only = sandbox.runtime_folders()
+        self.read_only = sandbox.runtime_paths()
 
     def serve(self) -> None:
         while True:

@@ -50,12 +50,14 @@ def test_the_new_root_shows_only_the_runtime_and_a_bounded_scratch_folder(tmp_pa
     shown = tmp_path / "venv"  # a shown folder under /tmp, as when the project is checked out there
     shown.mkdir()
     (shown / "module.py").write_text("")
-    view = sandbox.View(str(tmp_path / "root"), (*sandbox.runtime_folders(), str(shown)), str(tmp_path / "work"), 2**20)
-    paths = [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__, str(shown / "module.py")]
+    view = sandbox.View(str(tmp_path / "root"), (*sandbox.runtime_paths(), str(shown)), str(tmp_path / "work"), 2**20)
+    paths = [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__, str(shown / "module.py"), "/etc/passwd",
+             "/etc/shadow"]
     report = _enter_and_look(view, [str(secret)], paths, write_to=(".", "/tmp", str(shown), "/usr"))
     assert report["active"] == ["network", "processes", "files", "root", "disk"] and report["pid"] == 1
     assert report["seen"] == {str(secret): False, str(ROOT / ".git"): False, "/usr/lib": True,
-                              sandbox.__file__: True, str(shown / "module.py"): True}
+                              sandbox.__file__: True, str(shown / "module.py"): True, "/etc/passwd": True,
+                              "/etc/shadow": False}
     assert report["written"] == {".": "ok", "/tmp": "ok", str(shown): "Read-only file system",
                                  "/usr": "Read-only file system"}
     assert not (tmp_path / "work" / "written.txt").exists() and not (shown / "written.txt").exists()
@@ -67,7 +69,7 @@ def test_without_a_new_root_the_hidden_folders_are_still_hidden(tmp_path):
     secret = tmp_path / "reference"
     secret.mkdir()
     (secret / "solution.py").write_text("ANSWER = 42")
-    view = sandbox.View(str(tmp_path / "no-such-folder"), sandbox.runtime_folders(), str(tmp_path / "work"), 2**20)
+    view = sandbox.View(str(tmp_path / "no-such-folder"), sandbox.runtime_paths(), str(tmp_path / "work"), 2**20)
     report = _enter_and_look(view, [str(secret)], [str(secret), str(ROOT / ".git")])
     assert report["active"] == ["network", "processes", "files"] and report["pid"] == 1
     assert report["seen"] == {str(secret): False, str(ROOT / ".git"): (ROOT / ".git").exists()}

@@ -173,7 +173,7 @@ for path in {paths!r}:
 
 def test_the_worker_sees_none_of_the_project_or_the_submission_folder(tmp_path):
     paths = [str(ROOT / name) for name in (".git", "reference", "examples", "tests", "assignments", "cli.py")]
-    paths += [str(tmp_path), "/run", "/var", "/sys", "/home"]
+    paths += [str(tmp_path), "/run", "/var", "/sys", "/home", "/etc/shadow", "/etc/ssh", "/root/.ssh"]
     result = grade(reference_with(tmp_path, "look_around", prepend=[LOOK_AROUND.format(paths=paths)]))
     assert result.score == MAX_SCORE
     seen = [line.split()[1] for line in result.output.splitlines() if line.startswith("VISIBLE") and line.endswith("True")]
