@@ -5,28 +5,14 @@ import os
 import signal
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autograder import wire
 from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
 from autograder.launch import launch, scrubbed_env
+from autograder.limits import Limits
 from autograder.remote import RemoteObject
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use. Wall-clock limits are enforced here, the rest by rlimits."""
-
-    start_seconds: float = 60.0         # interpreter start and imports
-    cell_seconds: float = 30.0          # one notebook cell
-    request_seconds: float = 60.0       # one request from a test
-    submission_seconds: float = 600.0   # everything for one submission, across worker restarts
-    memory_bytes: int = 4 * 2**30
-    file_size_bytes: int = 64 * 2**20
-    disk_bytes: int = 128 * 2**20       # everything the worker writes, where the OS sandbox holds
-    output_bytes: int = 32 * 2**10
 
 
 class Budget:
@@ -57,8 +43,7 @@ class WorkerClient:
         self._output = tempfile.TemporaryFile()
         work = Path(self._dir.name) / "work"
         work.mkdir()
-        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits.start_seconds,
-                            limits.disk_bytes, list(hide))
+        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits, list(hide))
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},

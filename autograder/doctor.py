@@ -77,6 +77,10 @@ def diagnose(root: Path) -> list[Check]:
         Check("disk quota", "disk" in active and scratch_bytes <= limits.disk_bytes,
               f"workers may write {scratch_bytes / 2**20:.0f} MiB in all" if "disk" in active else
               "only the size of each file is limited"),
+        Check("process limit", "tasks" in active,
+              f"at most {limits.max_tasks} processes and threads per worker (cgroup pids controller)"
+              if "tasks" in active else "none: this user cannot make cgroups, so a fork bomb is stopped only "
+              "by the time limit"),
         Check("resource limits", all(v > 0 for k, v in rlimits.items() if k != "RLIMIT_CORE"),
               ", ".join(f"{k.removeprefix('RLIMIT_').lower()}={v}" for k, v in rlimits.items())),
     ]

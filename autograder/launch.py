@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.limits import Limits
+
 
 _PASSED_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -122,8 +124,9 @@ class _Zygote:
             raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
         return self._receive()
 
-    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], disk_bytes: int, fds: list[int]) -> int:
-        request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "disk": disk_bytes}
+    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], limits: Limits, fds: list[int]) -> int:
+        request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "disk": limits.disk_bytes,
+                   "tasks": limits.max_tasks}
         return int(self._ask(request, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
@@ -140,12 +143,12 @@ class _Zygote:
 
 
 class _ForkedProcess(WorkerProcess):
-    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], disk_bytes: int,
+    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], limits: Limits,
                  output_fd: int) -> None:
         request_read, self.request_fd = os.pipe()
         self.answer_fd, answer_write = os.pipe()
         try:
-            self.pid = zygote.spawn(cwd, env, hide, disk_bytes, [request_read, answer_write, output_fd])
+            self.pid = zygote.spawn(cwd, env, hide, limits, [request_read, answer_write, output_fd])
         except ZygoteUnavailable:
             os.close(self.request_fd)
             os.close(self.answer_fd)
@@ -201,23 +204,23 @@ def start_zygote() -> None:
         _zygote_failed = True  # cannot run here: fresh interpreters from now on
 
 
-def launch(cwd: Path, env: dict[str, str], output_fd: int, start_seconds: float, disk_bytes: int,
-           hide: list[str] = ()) -> WorkerProcess:
+def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide: list[str] = ()) -> WorkerProcess:
     """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
     worker is also sandboxed where the OS allows (see sandbox.py): `cwd` becomes a tmpfs of
-    `disk_bytes`, and the `hide` folders are hidden even if its own root cannot be built."""
+    `limits.disk_bytes`, at most `limits.max_tasks` tasks run in it (cgroups.py), and the `hide`
+    folders are hidden even if its own root cannot be built."""
     global _zygote_failed
     start_zygote()
     if _zygote is None or os.environ.get("GRADE_FRESH_WORKERS") == "1":
         return _FreshProcess(cwd, env, output_fd)
     try:
-        _zygote.wait_ready(start_seconds)
+        _zygote.wait_ready(limits.start_seconds)
     except (ZygoteUnavailable, OSError):
         _shutdown()
         _zygote_failed = True  # it could not start here: fresh interpreters from now on
         return _FreshProcess(cwd, env, output_fd)
     try:
-        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], disk_bytes, output_fd)
+        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], limits, output_fd)
     except (ZygoteUnavailable, OSError):
         _shutdown()  # it died (a worker may have killed it): the next launch starts a new one
         return _FreshProcess(cwd, env, output_fd)

@@ -5,7 +5,7 @@ child inherits them for free. The zygote never runs submission code itself and h
 grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
 no OpenMP pool exists to break in a child), and only answers the grading process over a Unix socket:
 
-    {"op": "spawn", "cwd", "env", "hide", "disk"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "spawn", "cwd", "env", "hide", "disk", "tasks"} + 3 fds (requests in, answers out, output file) -> {"pid"}
     {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
@@ -21,7 +21,7 @@ import sys
 import torch
 import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seconds, paid once here)
 
-from autograder import sandbox, worker
+from autograder import cgroups, sandbox, worker
 
 MAX_MESSAGE = 64 * 1024
 
@@ -41,10 +41,12 @@ def _status(raw: int) -> int:
     return -os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw)
 
 
-def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide: list[str]) -> None:
-    """In the forked child: own session, the three pipes as fds 0-2, nothing else open, the OS sandbox
-    where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
+def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide: list[str],
+                   group: cgroups.ProcessGroup | None) -> None:
+    """In the forked child: its process-count limit, own session, the three pipes as fds 0-2, nothing
+    else open, the OS sandbox where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
     try:
+        limited = _join(group)
         os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -54,16 +56,28 @@ def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide
         os.environ.update(env)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
-        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(view, hide))
+        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(view, hide) + (["tasks"] if limited else []))
         worker.main()
     finally:
         os._exit(0)
 
 
+def _join(group: cgroups.ProcessGroup | None) -> bool:
+    if group is None:
+        return False
+    try:
+        group.join()
+        return True
+    except OSError:
+        return False
+
+
 class Zygote:
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
-        self.children: set[int] = set()
+        self.children: dict[int, cgroups.ProcessGroup | None] = {}
+        self.hierarchy = cgroups.pids_hierarchy()
+        self.spawned = 0
         self.root = os.path.abspath("root")  # empty: each worker builds its own file system on it
         os.mkdir(self.root, 0o700)
         self.read_only = sandbox.runtime_paths()
@@ -79,18 +93,30 @@ class Zygote:
             else:
                 reply = {"status": self.child_status(request["op"], request["pid"])}
             self.conn.send(json.dumps(reply).encode())
-        for pid in self.children:
+        for pid, group in self.children.items():
             self._kill(pid)
+            if group:
+                group.remove()
 
     def spawn(self, request: dict, fds: list[int]) -> int:
+        group = self._process_group(request["tasks"])
         pid = os.fork()
         if pid == 0:
             view = sandbox.View(self.root, self.read_only, request["cwd"], request["disk"])
-            _become_worker(fds, request["env"], view, request["hide"])
+            _become_worker(fds, request["env"], view, request["hide"], group)
         for fd in fds:
             os.close(fd)
-        self.children.add(pid)
+        self.children[pid] = group
         return pid
+
+    def _process_group(self, max_tasks: int) -> cgroups.ProcessGroup | None:
+        if self.hierarchy is None:
+            return None
+        self.spawned += 1
+        try:
+            return cgroups.ProcessGroup(self.hierarchy, f"grade-{os.getpid()}-{self.spawned}", max_tasks)
+        except OSError:
+            return None
 
     def child_status(self, op: str, pid: int) -> int | None:
         if pid not in self.children:
@@ -101,7 +127,9 @@ class Zygote:
         done, raw = os.waitpid(pid, 0 if op == "wait" else os.WNOHANG)
         if done == 0:
             return None
-        self.children.discard(pid)
+        group = self.children.pop(pid)
+        if group:
+            group.remove()
         return _status(raw)
 
     @staticmethod

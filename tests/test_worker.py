@@ -5,6 +5,7 @@ import time
 import pytest
 import torch
 
+from autograder.cgroups import pids_hierarchy
 from autograder.client import Budget, Limits, WorkerClient
 from autograder.errors import StudentCodeError, WorkerDied, WorkerTimeout
 from autograder.notebook import Cell
@@ -194,7 +195,7 @@ pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 subprocess.Popen(["sleep", "600"], start_new_session=True)
 """)
         ns = client.namespace()
-        assert ns.sandbox == "network,processes,files,root,disk"
+        assert ns.sandbox == "network,processes,files,root,disk" + (",tasks" if pids_hierarchy() else "")
         assert ns.visible == [] and ns.network == "blocked" and ns.pids == [1]
     finally:
         client.cleanup()

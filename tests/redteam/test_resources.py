@@ -1,10 +1,13 @@
 """Using up time, memory, processes, threads and disk. Each attack is bounded (a few hundred processes or
-threads, a few hundred MiB) so the suite is safe to run; each must cost only what it attacks, and nothing
+threads, a few hundred MiB) so the suite is safe to run, except the fork bomb that only runs where the
+task limit holds; each must cost only what it attacks, and nothing
 it started may outlive the grading."""
+import os
 import time
 
 import pytest
 
+from autograder.cgroups import pids_hierarchy
 from autograder.client import Limits
 
 from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_released
@@ -48,13 +51,16 @@ import os, time
 # PR_SET_NAME: inherited by its threads and children, the test finds survivors by this name
 __import__("ctypes").CDLL(None).prctl(15, {name!r}.encode(), 0, 0, 0)
 children = 0
-for _ in range(200):
-    if os.fork() == 0:
-        try:
-            time.sleep(600)
-        finally:
-            os._exit(0)
-    children += 1
+try:
+    for _ in range({forks}):
+        if os.fork() == 0:
+            try:
+                time.sleep(600)
+            finally:
+                os._exit(0)
+        children += 1
+except OSError as exc:  # the task limit, where the OS sandbox has one
+    print("REFUSED", exc)
 print("FORKED", children)
 '''
 
@@ -147,10 +153,20 @@ def test_a_memory_bomb_fails_in_the_worker(tmp_path):
 
 
 def test_a_bounded_fork_bomb_is_cleaned_up(tmp_path, survivors):
-    result = grade(reference_with(tmp_path, "fork_bomb", prepend=[FORK_BOMB.format(name=survivors)]))
+    result = grade(reference_with(tmp_path, "fork_bomb", prepend=[FORK_BOMB.format(name=survivors, forks=200)]))
     assert result.score == MAX_SCORE
     assert _printed(result, "FORKED") > 0
     assert wait_released(survivors) == [], "forked children outlived the grading"
+
+
+@pytest.mark.skipif(pids_hierarchy() is None, reason="no cgroup pids hierarchy this user may write to")
+def test_an_unbounded_fork_bomb_is_stopped_by_the_task_limit(tmp_path, survivors):
+    result = grade(reference_with(tmp_path, "unbounded_fork_bomb", prepend=[FORK_BOMB.format(name=survivors, forks=10**5)]))
+    assert result.score == MAX_SCORE
+    assert 0 < _printed(result, "FORKED") < Limits().max_tasks
+    assert "REFUSED" in result.output
+    assert wait_released(survivors) == [], "forked children outlived the grading"
+    assert [p for p in os.listdir(pids_hierarchy()) if p.startswith("grade-")] == [], "a worker's cgroup was left behind"
 
 
 def test_a_bounded_thread_bomb_is_cleaned_up(tmp_path, survivors):
