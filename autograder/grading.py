@@ -46,8 +46,10 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     tests = assignment.tests
     plugin = GradingPlugin(path, limits, record)
     # --tb=no and no:unraisableexception: the plugin reads no tracebacks, and that plugin's two full
-    # garbage collections per session cost more than grading a short submission.
-    args = [str(tests), "-q", "--tb=no", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+    # garbage collections per session cost more than grading a short submission. No plugins installed
+    # in the environment are loaded: they cost start-up time and could change how tests are reported.
+    args = [str(tests), "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
+            "-p", "no:unraisableexception",
             "--rootdir", str(tests.parent), "-c", os.devnull, "--import-mode=importlib", "-p", "autograder.plugin",
             *(["-m", "public"] if public_only else [])]
     started = time.monotonic()

@@ -1,5 +1,7 @@
 """Submissions that try to win without doing the work gain nothing: their code never runs here."""
 import builtins
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,8 @@ torch.equal = lambda *a, **k: True
 torch.testing.assert_close = lambda *a, **k: None
 numpy.allclose = lambda *a, **k: True
 import builtins
+import subprocess
+import sys
 builtins.AssertionError = type("Nothing", (Exception,), {})
 '''
 
@@ -83,3 +87,13 @@ def test_exiting_after_a_correct_solution_keeps_only_what_was_earned(tmp_path):
                                              prepend=["import sys; sys.exit(0)"]), "mlp", ROOT)
     assert result.score == 100
     assert result.cell_errors and result.cell_errors[0]["type"] == "SystemExit"
+
+
+def test_pytest_plugins_installed_in_the_environment_are_not_loaded_when_grading():
+    """An installed plugin could change how a test is reported; grading loads only its own."""
+    probe = ("import sys; from pathlib import Path; from autograder.grading import grade_notebook\n"
+             f"result = grade_notebook(Path({str(STUB)!r}), 'mlp', Path({str(ROOT)!r}))\n"
+             "print(len(result.tests), sorted(m for m in sys.modules if m.endswith('pytest_plugin')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split(maxsplit=1) == ["14", "[]\n"], out.stdout
