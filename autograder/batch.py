@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import GraderError, UsageError
-from autograder.launch import start_zygote
+from autograder.launch import shared_zygote, start_zygote, use_zygote
 from autograder.results import SubmissionResult
 
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -91,8 +91,10 @@ def grade_many(paths: list[Path], assignment: str | None, root: Path, jobs: int,
         start_zygote()
         return collect(grade_one(path, assignment, root) for path in paths)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: nothing inherited from this one
+    # One fork server, started here, serves the whole pool: it warms up while the pool's processes
+    # import, and each extra process costs no second copy of torch's warm state.
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context,
-                             initializer=start_zygote) as pool:
+                             initializer=use_zygote, initargs=(shared_zygote(),)) as pool:
         return collect(pool.map(grade_one, paths, [assignment] * len(paths), [root] * len(paths)))
 
 

@@ -47,18 +47,32 @@ def _read(path: str) -> str:
         return ""
 
 
+def remove_stale(hierarchy: str) -> None:
+    """Remove the groups of fork servers that died without cleaning up (killed, not closed): a group
+    is named grade-<fork server's pid>-<n>."""
+    for name in os.listdir(hierarchy):
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "grade" and parts[1].isdigit() and not os.path.exists(f"/proc/{parts[1]}"):
+            ProcessGroup(os.path.join(hierarchy, name)).remove()
+
+
 class ProcessGroup:
     """One worker's cgroup: made by the fork server, joined by the worker before anything else runs."""
 
-    def __init__(self, hierarchy: str, name: str, max_tasks: int) -> None:
-        self.folder = os.path.join(hierarchy, name)
-        os.mkdir(self.folder)
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    @classmethod
+    def create(cls, hierarchy: str, name: str, max_tasks: int) -> "ProcessGroup":
+        group = cls(os.path.join(hierarchy, name))
+        os.mkdir(group.folder)
         try:
-            with open(os.path.join(self.folder, "pids.max"), "w") as f:
+            with open(os.path.join(group.folder, "pids.max"), "w") as f:
                 f.write(str(max_tasks))
         except OSError:
-            os.rmdir(self.folder)
+            os.rmdir(group.folder)
             raise
+        return group
 
     def join(self) -> None:
         """Move the calling process in; its children and threads are counted from then on."""

@@ -84,19 +84,28 @@ class ZygoteUnavailable(Exception):
 
 
 class _Zygote:
-    """The grading process's connection to its fork server (see autograder/zygote.py). It is started
-    without waiting for it, so that it warms up while the grading process does its own imports."""
+    """A connection to a fork server (see autograder/zygote.py). The process that starts one owns it:
+    the server ends when its owner's connection closes. Other grading processes (a batch's pool) may
+    connect to the same server by its socket's path and share it. It is started without waiting for
+    it, so that it warms up while the grading process does its own imports."""
 
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
-        env = scrubbed_env(self._home.name)
-        self._popen = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.zygote", str(theirs.fileno())], pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self._home.name,
-            env=env, start_new_session=True)
-        theirs.close()
-        self._sock = ours
+    def __init__(self, path: str | None = None) -> None:
+        self._popen = self._home = None
+        if path is None:
+            self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
+            path = os.path.join(self._home.name, "socket")
+            listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            listening.bind(path)
+            listening.listen(64)
+            self._popen = subprocess.Popen(
+                [sys.executable, "-I", "-m", "autograder.zygote", str(listening.fileno())],
+                pass_fds=[listening.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=self._home.name, env=scrubbed_env(self._home.name),
+                start_new_session=True)
+            listening.close()
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._sock.connect(path)
         self._ready = False
 
     def wait_ready(self, start_seconds: float) -> None:
@@ -130,10 +139,15 @@ class _Zygote:
         return int(self._ask(request, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
-        return self._ask({"op": op, "pid": pid})["status"]
+        reply = self._ask({"op": op, "pid": pid})
+        if "error" in reply:
+            raise ZygoteUnavailable(f"the fork server refused: {reply['error']}")
+        return reply["status"]
 
     def close(self) -> None:
         self._sock.close()
+        if self._popen is None:
+            return
         try:
             self._popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -202,6 +216,26 @@ def start_zygote() -> None:
         atexit.register(_shutdown)
     except OSError:
         _zygote_failed = True  # cannot run here: fresh interpreters from now on
+
+
+def shared_zygote() -> str | None:
+    """The socket path of this process's fork server (started if need be), for other grading
+    processes to share; None where none can run."""
+    start_zygote()
+    return _zygote.path if _zygote is not None else None
+
+
+def use_zygote(path: str | None) -> None:
+    """Fork workers from the server at `path`, another process's, instead of starting one here (each
+    process of `grade batch`'s pool); start one here if that cannot be done."""
+    global _zygote
+    if path is not None and os.environ.get("GRADE_FRESH_WORKERS") != "1" and _zygote is None:
+        try:
+            _zygote = _Zygote(path)
+            atexit.register(_shutdown)
+        except OSError:
+            pass
+    start_zygote()
 
 
 def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide: list[str] = ()) -> WorkerProcess:

@@ -3,10 +3,15 @@
 Importing torch, and the first optimizer step (which imports torch._dynamo), cost seconds; a forked
 child inherits them for free. The zygote never runs submission code itself and holds nothing of the
 grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
-no OpenMP pool exists to break in a child), and only answers the grading process over a Unix socket:
+no OpenMP pool exists to break in a child), and only answers grading processes over the listening Unix
+socket FD, in a folder only the grader can reach. The first connection is its owner's: when it closes,
+the zygote kills every worker and exits. Others (a batch's pool) share it; each may ask only about the
+workers it started, and they are killed if it goes. On each connection, once warm:
+
+    -> {"ready": true}
 
     {"op": "spawn", "cwd", "env", "hide", "disk", "tasks"} + 3 fds (requests in, answers out, output file) -> {"pid"}
-    {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"}
+    {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"} or {"error"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -73,32 +79,69 @@ def _join(group: cgroups.ProcessGroup | None) -> bool:
 
 
 class Zygote:
-    def __init__(self, conn: socket.socket) -> None:
-        self.conn = conn
-        self.children: dict[int, cgroups.ProcessGroup | None] = {}
+    def __init__(self) -> None:
+        self.children: dict[int, tuple[socket.socket, cgroups.ProcessGroup | None]] = {}
         self.hierarchy = cgroups.pids_hierarchy()
+        if self.hierarchy:
+            cgroups.remove_stale(self.hierarchy)
         self.spawned = 0
         self.root = os.path.abspath("root")  # empty: each worker builds its own file system on it
         os.mkdir(self.root, 0o700)
         self.read_only = sandbox.runtime_paths()
 
-    def serve(self) -> None:
+    def serve(self, listening: socket.socket) -> None:
+        """Answer every connection until the owner's (the first) closes."""
+        selector = selectors.DefaultSelector()
+        selector.register(listening, selectors.EVENT_READ)
+        owner = None
         while True:
-            message, fds, _, _ = socket.recv_fds(self.conn, MAX_MESSAGE, 3)
-            if not message:
-                break
-            request = json.loads(message)
-            if request["op"] == "spawn":
-                reply = {"pid": self.spawn(request, fds)}
-            else:
-                reply = {"status": self.child_status(request["op"], request["pid"])}
-            self.conn.send(json.dumps(reply).encode())
-        for pid, group in self.children.items():
-            self._kill(pid)
-            if group:
-                group.remove()
+            for key, _ in selector.select():
+                if key.fileobj is listening:
+                    conn, _ = listening.accept()
+                    conn.send(b'{"ready": true}')
+                    selector.register(conn, selectors.EVENT_READ)
+                    owner = owner or conn
+                elif not self.answer(key.fileobj):
+                    selector.unregister(key.fileobj)
+                    self.drop(key.fileobj)
+                    key.fileobj.close()
+                    if key.fileobj is owner:
+                        for pid in list(self.children):
+                            self.end(pid)
+                        return
 
-    def spawn(self, request: dict, fds: list[int]) -> int:
+    def answer(self, conn: socket.socket) -> bool:
+        """Answer one request on `conn`; False once it has closed."""
+        try:
+            message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)
+        except OSError:
+            return False
+        if not message:
+            return False
+        request = json.loads(message)
+        if request["op"] == "spawn":
+            reply = {"pid": self.spawn(conn, request, fds)}
+        elif self.children.get(request["pid"], (None,))[0] is not conn:
+            reply = {"error": f"{request['pid']} is not a worker of this connection"}
+        else:
+            reply = {"status": self.child_status(request["op"], request["pid"])}
+        conn.send(json.dumps(reply).encode())
+        return True
+
+    def drop(self, conn: socket.socket) -> None:
+        """A grading process went away: so do its workers."""
+        for pid, (owner, _) in list(self.children.items()):
+            if owner is conn:
+                self.end(pid)
+
+    def end(self, pid: int) -> None:
+        self._kill(pid)
+        os.waitpid(pid, 0)
+        _, group = self.children.pop(pid)
+        if group:
+            group.remove()
+
+    def spawn(self, conn: socket.socket, request: dict, fds: list[int]) -> int:
         group = self._process_group(request["tasks"])
         pid = os.fork()
         if pid == 0:
@@ -106,7 +149,7 @@ class Zygote:
             _become_worker(fds, request["env"], view, request["hide"], group)
         for fd in fds:
             os.close(fd)
-        self.children[pid] = group
+        self.children[pid] = (conn, group)
         return pid
 
     def _process_group(self, max_tasks: int) -> cgroups.ProcessGroup | None:
@@ -114,37 +157,36 @@ class Zygote:
             return None
         self.spawned += 1
         try:
-            return cgroups.ProcessGroup(self.hierarchy, f"grade-{os.getpid()}-{self.spawned}", max_tasks)
+            return cgroups.ProcessGroup.create(self.hierarchy, f"grade-{os.getpid()}-{self.spawned}", max_tasks)
         except OSError:
             return None
 
     def child_status(self, op: str, pid: int) -> int | None:
-        if pid not in self.children:
-            raise ValueError(f"{pid} is not a worker of this zygote")
         if op == "kill":
             self._kill(pid)
             op = "wait"
         done, raw = os.waitpid(pid, 0 if op == "wait" else os.WNOHANG)
         if done == 0:
             return None
-        group = self.children.pop(pid)
+        _, group = self.children.pop(pid)
         if group:
             group.remove()
         return _status(raw)
 
     @staticmethod
     def _kill(pid: int) -> None:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Its process group, and the process itself in case it is so new it has no group of its own yet."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def main() -> None:
-    conn = socket.socket(fileno=int(sys.argv[1]))
+    listening = socket.socket(fileno=int(sys.argv[1]))
     warm_up()
-    conn.send(b'{"ready": true}')
-    Zygote(conn).serve()
+    Zygote().serve(listening)
     os._exit(0)  # nothing to flush or finalise: tearing down torch's modules costs the grader a second
 
 

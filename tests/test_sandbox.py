@@ -1,10 +1,15 @@
 """The OS sandbox itself, entered in a forked child of the test process: what holds when the new root
-can be built, and what still holds when it cannot."""
+can be built, and what still holds when it cannot; and the per-worker cgroups."""
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from autograder import sandbox
+import pytest
+
+from autograder import cgroups, sandbox
 from test_worker import needs_namespaces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,3 +78,24 @@ def test_without_a_new_root_the_hidden_folders_are_still_hidden(tmp_path):
     report = _enter_and_look(view, [str(secret)], [str(secret), str(ROOT / ".git")])
     assert report["active"] == ["network", "processes", "files"] and report["pid"] == 1
     assert report["seen"] == {str(secret): False, str(ROOT / ".git"): (ROOT / ".git").exists()}
+
+
+@pytest.mark.skipif(cgroups.pids_hierarchy() is None, reason="no cgroup pids hierarchy this user may write to")
+def test_groups_left_by_a_killed_fork_server_are_removed_by_the_next():
+    hierarchy = cgroups.pids_hierarchy()
+    dead = subprocess.Popen(["true"])
+    dead.wait()                                  # a fork server's pid that no longer runs
+    group = cgroups.ProcessGroup.create(hierarchy, f"grade-{dead.pid}-1", 8)
+    survivor = subprocess.Popen([sys.executable, "-c", f"open({group.folder + '/cgroup.procs'!r}, 'w').write('0')\n"
+                                                       "import time; time.sleep(60)"])
+    deadline = time.monotonic() + 10
+    while not open(group.folder + "/cgroup.procs").read().split() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live = cgroups.ProcessGroup.create(hierarchy, f"grade-{os.getpid()}-1", 8)   # a running server's: kept
+    try:
+        cgroups.remove_stale(hierarchy)
+        assert not os.path.exists(group.folder) and os.path.exists(live.folder)
+        assert survivor.wait(timeout=5) == -9
+    finally:
+        live.remove()
+        survivor.kill()

@@ -231,3 +231,42 @@ def test_fresh_interpreter_workers_serve_the_same_requests_without_the_sandbox(m
     finally:
         client.cleanup()
     assert not client.alive
+
+
+def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(tmp_path):
+    import subprocess
+    import sys
+
+    from autograder import launch
+
+    path = launch.shared_zygote()   # this process's own fork server, as `grade batch` starts it
+    assert path is not None
+    other = launch._Zygote(path)    # a second grading process's connection to it
+    output = open(tmp_path / "output", "wb")
+    try:
+        other.wait_ready(60)
+        (tmp_path / "work").mkdir()
+        worker = launch._ForkedProcess(other, tmp_path / "work", launch.scrubbed_env(str(tmp_path / "work")), [],
+                                       FAST, output.fileno())
+        assert worker.running()
+        with pytest.raises(launch.ZygoteUnavailable, match="not a worker of this connection"):
+            launch._zygote.status("kill", worker.pid)   # the owner cannot touch another process's worker
+        assert worker.running()
+    finally:
+        other.close()   # that grading process goes: its workers go with it, the server stays
+        output.close()
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{worker.pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{worker.pid}"), "a departed connection's worker was left running"
+    probe = ("from autograder import launch\n"
+             f"launch.use_zygote({path!r})\n"
+             "from autograder.client import Budget, Limits, WorkerClient\n"
+             "client = WorkerClient(Limits(), Budget(60))\n"
+             "client.run_cell('probe', 'import os; sandbox = os.environ.get(\"GRADE_SANDBOX\")')\n"
+             "print(launch._zygote.path == " + repr(path) + ", client.namespace().sandbox)\n"
+             "client.cleanup()")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    shared, sandbox = out.stdout.split()
+    assert shared == "True" and "network" in sandbox
