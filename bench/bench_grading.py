@@ -83,7 +83,7 @@ def rss_pss(pid: int) -> tuple[float, float] | None:
 class Peaks:
     rss: float = 0.0        # sum of RSS over the whole process tree (counts shared pages once per process)
     pss: float = 0.0        # sum of PSS over the whole process tree (shared pages split fairly)
-    slot_pss: float = 0.0   # the largest subtree under one direct child: a grading process, its zygote, workers
+    slot_pss: float = 0.0   # the largest subtree under one direct child: a grading process, or the zygote and workers
 
 
 class TreeSampler:
