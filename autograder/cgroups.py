@@ -34,9 +34,18 @@ def pids_hierarchy() -> str | None:
         folder = os.path.join(fields[4], own.lstrip("/"))
         if fstype == "cgroup2" and "pids" not in _read(os.path.join(folder, "cgroup.subtree_control")).split():
             continue
-        if os.access(folder, os.W_OK) and os.path.exists(os.path.join(folder, "cgroup.procs")):
+        if os.access(folder, os.W_OK) and _can_make_groups(folder):
             return folder
     return None
+
+
+def _can_make_groups(hierarchy: str) -> bool:
+    """Whether a limited group can really be made here (write access alone does not say so)."""
+    try:
+        ProcessGroup.create(hierarchy, f"grade-{os.getpid()}-probe", 1).remove()
+        return True
+    except OSError:
+        return False
 
 
 def _read(path: str) -> str:
