@@ -12,6 +12,7 @@ import os
 import signal
 import time
 
+
 def pids_hierarchy() -> str | None:
     """The folder of this process's own pids cgroup if new cgroups can be made in it, else None."""
     try:
@@ -34,7 +35,7 @@ def pids_hierarchy() -> str | None:
         folder = os.path.join(fields[4], own.lstrip("/"))
         if fstype == "cgroup2" and "pids" not in _read(os.path.join(folder, "cgroup.subtree_control")).split():
             continue
-        if os.access(folder, os.W_OK) and _can_make_groups(folder):
+        if _can_make_groups(folder):
             return folder
     return None
 

@@ -56,6 +56,7 @@ def diagnose(root: Path) -> list[Check]:
         client.cleanup()
         listener.close()
     warm = launch._zygote is not None
+    own_root = "root" in active and not project_visible and not root_writable
     return [
         Check("warm workers", warm, "forked from a fork server that has imported torch" if warm
               else "fresh interpreters: a fork server could not run (slower, same isolation)"),
@@ -69,9 +70,8 @@ def diagnose(root: Path) -> list[Check]:
               "workers see only their own processes, cannot signal the grader, and everything they "
               "start dies with them" if pid == 1 else
               f"workers share the machine's process table (pid {pid}, parent {ppid})"),
-        Check("own file system", "root" in active and not project_visible and not root_writable,
-              "workers see the system, Python and the engine read-only, and nothing of the project" if
-              "root" in active and not project_visible and not root_writable else
+        Check("own file system", own_root,
+              "workers see the system, Python and the engine read-only, and nothing of the project" if own_root else
               f"workers see the grader's file system{' (writable)' if root_writable else ''}"
               f"{', the project folder included' if project_visible else ''}"),
         Check("disk quota", "disk" in active and scratch_bytes <= limits.disk_bytes,

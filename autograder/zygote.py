@@ -103,11 +103,9 @@ class Zygote:
                     owner = owner or conn
                 elif not self.answer(key.fileobj):
                     selector.unregister(key.fileobj)
-                    self.drop(key.fileobj)
                     key.fileobj.close()
+                    self.drop(None if key.fileobj is owner else key.fileobj)
                     if key.fileobj is owner:
-                        for pid in list(self.children):
-                            self.end(pid)
                         return
 
     def answer(self, conn: socket.socket) -> bool:
@@ -128,18 +126,11 @@ class Zygote:
         conn.send(json.dumps(reply).encode())
         return True
 
-    def drop(self, conn: socket.socket) -> None:
-        """A grading process went away: so do its workers."""
-        for pid, (owner, _) in list(self.children.items()):
-            if owner is conn:
-                self.end(pid)
-
-    def end(self, pid: int) -> None:
-        self._kill(pid)
-        os.waitpid(pid, 0)
-        _, group = self.children.pop(pid)
-        if group:
-            group.remove()
+    def drop(self, conn: socket.socket | None) -> None:
+        """A grading process went away: so do its workers (all of them, None, when it was the owner)."""
+        for pid, (started_by, _) in list(self.children.items()):
+            if conn is None or started_by is conn:
+                self.child_status("kill", pid)
 
     def spawn(self, conn: socket.socket, request: dict, fds: list[int]) -> int:
         group = self._process_group(request["tasks"])

@@ -9,7 +9,7 @@ points, scores only for passed tests, bounded messages and output, JSON-safe, no
 no open descriptor left behind in the grading process.
 
 Processes an attack starts are found afterwards by a name unique to the test that they carry
-(`holders`), which works across PID namespaces; anything found is ours and is killed at teardown.
+(`processes_named`), which works across PID namespaces; anything found is ours and is killed at teardown.
 """
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def expect_softmax(result: SubmissionResult, status: str | tuple[str, ...], frag
 
 # --------------------------------------------------------------------------------------- processes
 
-def holders(name: str) -> list[int]:
+def processes_named(name: str) -> list[int]:
     """Processes (host PIDs) with a thread named `name`, whatever PID namespace they are in. Workers
     see none of the grader's files, so an attack marks its processes by name (PR_SET_NAME)."""
     found = []
@@ -183,19 +183,19 @@ def holders(name: str) -> list[int]:
     return found
 
 
-def wait_released(name: str, seconds: float = 3.0) -> list[int]:
+def wait_gone(name: str, seconds: float = 3.0) -> list[int]:
     """The processes named `name` still there after waiting up to `seconds` for them to go."""
     deadline = time.monotonic() + seconds
     while True:
-        left = holders(name)
+        left = processes_named(name)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
 
 
-def kill_holders(name: str) -> None:
+def kill_named(name: str) -> None:
     """Kill what an attack left running: processes carrying this test's own name are ours."""
-    for pid in holders(name):
+    for pid in processes_named(name):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -205,7 +205,7 @@ def survivors():
     """A name (unique to this test) the attack gives its processes; whatever still has it at teardown is killed."""
     name = "rt" + secrets.token_hex(6)
     yield name
-    kill_holders(name)
+    kill_named(name)
 
 
 # ----------------------------------------------------------------------------------- the real CLI

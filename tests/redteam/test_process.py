@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import (
     MAX_SCORE, expect_softmax, finish, grade, reference_with, start_grade_cli, stub_with,
-    wait_released,
+    wait_gone,
 )
 
 SYS_EXIT = '''
@@ -177,13 +177,13 @@ def test_sigkill_to_itself_costs_only_that_test(tmp_path):
 def test_killing_its_own_process_group_costs_only_that_test_and_leaves_nothing(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "killpg", softmax=KILL_OWN_GROUP.format(name=survivors)))
     expect_softmax(result, ("error", "failed"), "")
-    assert wait_released(survivors) == [], "a worker process outlived its grading"
+    assert wait_gone(survivors) == [], "a worker process outlived its grading"
 
 
 def test_a_worker_that_kills_its_reaper_does_not_outlive_grading(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "killpg_stay", softmax=KILL_OWN_GROUP_AND_STAY.format(name=survivors)))
     expect_softmax(result, ("error", "failed"), "")
-    assert wait_released(survivors) == [], "a worker process outlived its grading"
+    assert wait_gone(survivors) == [], "a worker process outlived its grading"
 
 
 # ------------------------------------------------------------- attacks on the grading process itself

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cli import main
 
-from .conftest import ROOT, kill_holders, reference_with, wait_released
+from .conftest import ROOT, kill_named, reference_with, wait_gone
 
 WRONG_SOFTMAX = '''
 def softmax(logits):
@@ -147,9 +147,9 @@ def test_a_report_cannot_be_forged_after_grading(tmp_path, survivors):
         time.sleep(1.5)  # what a survivor would need to replace the report
         data = json.loads(out.read_text())
         assert "forged" not in data and data["score"] == 95, "the report was replaced after grading"
-        assert wait_released(survivors) == []
+        assert wait_gone(survivors) == []
     finally:
-        kill_holders(survivors)
+        kill_named(survivors)
 
 
 def test_a_folder_planted_at_the_report_path_does_not_lose_the_report(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from autograder.cgroups import pids_hierarchy
 from autograder.client import Limits
 
-from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_released
+from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_gone
 
 ENDLESS_CELL = '''
 while True:
@@ -156,7 +156,7 @@ def test_a_bounded_fork_bomb_is_cleaned_up(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "fork_bomb", prepend=[FORK_BOMB.format(name=survivors, forks=200)]))
     assert result.score == MAX_SCORE
     assert _printed(result, "FORKED") > 0
-    assert wait_released(survivors) == [], "forked children outlived the grading"
+    assert wait_gone(survivors) == [], "forked children outlived the grading"
 
 
 @pytest.mark.skipif(pids_hierarchy() is None, reason="no cgroup pids hierarchy this user may write to")
@@ -165,7 +165,7 @@ def test_an_unbounded_fork_bomb_is_stopped_by_the_task_limit(tmp_path, survivors
     assert result.score == MAX_SCORE
     assert 0 < _printed(result, "FORKED") < Limits().max_tasks
     assert "REFUSED" in result.output
-    assert wait_released(survivors) == [], "forked children outlived the grading"
+    assert wait_gone(survivors) == [], "forked children outlived the grading"
     assert [p for p in os.listdir(pids_hierarchy()) if p.startswith("grade-")] == [], "a worker's cgroup was left behind"
 
 
@@ -173,13 +173,13 @@ def test_a_bounded_thread_bomb_is_cleaned_up(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "thread_bomb", prepend=[THREAD_BOMB.format(name=survivors)]))
     assert result.score == MAX_SCORE
     assert _printed(result, "THREADS") > 0
-    assert wait_released(survivors) == [], "the worker outlived the grading"
+    assert wait_gone(survivors) == [], "the worker outlived the grading"
 
 
 def test_a_double_forked_setsid_grandchild_does_not_outlive_grading(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "double_fork", prepend=[DOUBLE_FORK.format(name=survivors)]))
     assert result.score == MAX_SCORE
-    assert wait_released(survivors) == [], "a daemonised grandchild outlived the grading"
+    assert wait_gone(survivors) == [], "a daemonised grandchild outlived the grading"
 
 
 def test_one_file_is_stopped_at_the_file_size_limit_and_grading_goes_on(tmp_path):
