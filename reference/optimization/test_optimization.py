@@ -1,6 +1,6 @@
 """Graded tests for the optimization assignment (100 points).
 
-Points go only to the student's own code doing what a test names. Every test that uses an optimizer first
+Points go only to the student's own code doing what a test names. Every test that uses an optimizer also
 checks that it is the student's own (`assert_own_optimizer`): nothing from torch.optim but the Optimizer
 base in its class, its ancestry or its step; its steps move the parameters; a fresh instance that loads
 its state_dict() carries on exactly where it was; a group added with add_param_group moves too. An
