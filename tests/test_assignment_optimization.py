@@ -1,9 +1,16 @@
 """The optimization assignment grades its sample submissions as intended: exact points per test, and the
-failure a known mistake causes in the test aimed at it names that mistake."""
+failure a known mistake causes in the test aimed at it names that mistake. Submissions that leave the work
+to torch.optim, built here from the reference and the stub, score only what they did themselves."""
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
 
 import pytest
 
+from autograder.grading import grade_notebook
+from autograder.results import SubmissionResult
+from conftest import ROOT, notebook_variant
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
                             graded, sample_names)
 
@@ -20,6 +27,10 @@ POINTS = {
 
 ADAM_STEPS = ("test_adam_matches_torch_with_default_betas_and_eps",
               "test_adam_matches_torch_with_other_hyperparameters")
+SGD_STEPS, MOMENTUM_STEPS = "test_sgd_matches_torch", "test_momentum_matches_torch_sgd_with_momentum"
+RULES = (SGD_STEPS, MOMENTUM_STEPS, *ADAM_STEPS)
+FIT = "test_fit_trains_with_the_given_optimizer"
+OWN_MODEL = "test_each_optimizer_trains_its_own_model"
 RACE = "test_adam_beats_momentum_beats_sgd"
 
 # sample -> {failing test: a phrase its message must contain}; every other test must pass.
@@ -76,3 +87,165 @@ def test_reference_scores_full_marks():
 
 def test_stub_scores_zero_and_every_test_says_not_implemented():
     assert_stub_is_not_implemented("optimization")
+
+
+# Submissions whose optimizers, loop or race are not their own work.
+
+REFERENCE = ROOT / "reference" / "optimization" / "optimization.ipynb"
+STUB = ROOT / "assignments" / "optimization" / "optimization.ipynb"
+
+
+def cells(**sources: str) -> dict[str, str]:
+    """Cell sources by grade_id (underscores for dashes)."""
+    return {grade_id.replace("_", "-"): textwrap.dedent(source).strip() + "\n" for grade_id, source in sources.items()}
+
+
+TORCH_ALIASES = cells(sgd="SGD = torch.optim.SGD", momentum="Momentum = torch.optim.SGD", adam="Adam = torch.optim.Adam")
+TORCH_SUBCLASSES = cells(
+    sgd="""
+        class SGD(torch.optim.SGD):
+            def __init__(self, params, lr=1e-3):
+                super().__init__(params, lr=lr)
+    """,
+    momentum="""
+        class Momentum(torch.optim.SGD):
+            def __init__(self, params, lr=1e-3, momentum=0.9):
+                super().__init__(params, lr=lr, momentum=momentum)
+    """,
+    adam="""
+        class Adam(torch.optim.Adam):
+            pass
+    """)
+TORCH_WRAPPERS = cells(  # an Optimizer of their own that passes each step on to torch's
+    sgd="""
+        class SGD(Optimizer):
+            def __init__(self, params, lr=1e-3):
+                params = list(params)
+                super().__init__(params, defaults={"lr": lr})
+                self.inner = torch.optim.SGD(params, lr=lr)
+
+            def step(self):
+                self.inner.step()
+    """,
+    momentum="""
+        class Momentum(Optimizer):
+            def __init__(self, params, lr=1e-3, momentum=0.9):
+                params = list(params)
+                super().__init__(params, defaults={"lr": lr, "momentum": momentum})
+                self.inner = torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+            def step(self):
+                self.inner.step()
+    """,
+    adam="""
+        class Adam(Optimizer):
+            def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+                params = list(params)
+                super().__init__(params, defaults={"lr": lr, "betas": betas, "eps": eps})
+                self.inner = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+
+            def step(self):
+                self.inner.step()
+    """)
+STEPS_DO_NOTHING = cells(
+    sgd="""
+        class SGD(Optimizer):
+            def __init__(self, params, lr=1e-3):
+                super().__init__(params, defaults={"lr": lr})
+
+            def step(self):
+                pass
+    """,
+    momentum="""
+        class Momentum(Optimizer):
+            def __init__(self, params, lr=1e-3, momentum=0.9):
+                super().__init__(params, defaults={"lr": lr, "momentum": momentum})
+
+            def step(self):
+                pass
+    """,
+    adam="""
+        class Adam(Optimizer):
+            def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+                super().__init__(params, defaults={"lr": lr, "betas": betas, "eps": eps})
+
+            def step(self):
+                pass
+    """)
+FIT_WITH_ITS_OWN_TORCH_OPTIMIZER = cells(fit="""
+    def fit(model, optimizer, X, y, steps):
+        group = optimizer.param_groups[0]  # copies the settings, never steps the optimizer it is given
+        if "betas" in group:
+            own = torch.optim.Adam(model.parameters(), lr=group["lr"], betas=group["betas"], eps=group["eps"])
+        else:
+            own = torch.optim.SGD(model.parameters(), lr=group["lr"], momentum=group.get("momentum", 0))
+        losses = []
+        for _ in range(steps):
+            own.zero_grad()
+            loss = F.mse_loss(model(X), y)
+            loss.backward()
+            own.step()
+            losses.append(loss.item())
+        return losses
+""")
+COMPARE_WITH_TORCH_OPTIM = cells(compare_optimizers="""
+    def compare_optimizers(X, y, steps, seed=0):
+        classes = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "adam": torch.optim.Adam}
+        models = {}
+        for name, optimizer_class in classes.items():
+            model = make_model(seed)
+            optimizer = optimizer_class(model.parameters(), **HYPERPARAMETERS[name])
+            for _ in range(steps):
+                optimizer.zero_grad()
+                F.mse_loss(model(X), y).backward()
+                optimizer.step()
+            models[name] = model
+        return models
+""")
+
+FROM_TORCH = "from torch.optim: write the update rule yourself"
+# variant -> (the notebook it is made from, the cells replaced, {failing test: a phrase its message must contain})
+CHEATS: dict[str, tuple[Path, dict[str, str], dict[str, str]]] = {
+    "torch_optim_aliases": (REFERENCE, TORCH_ALIASES, {
+        **dict.fromkeys(RULES, FROM_TORCH), OWN_MODEL: "torch.optim.sgd.SGD", RACE: "torch.optim.sgd.SGD"}),
+    "torch_optim_subclasses": (REFERENCE, TORCH_SUBCLASSES, {
+        SGD_STEPS: "SGD.step is torch.optim.sgd.SGD.step", MOMENTUM_STEPS: "Momentum.step is torch.optim.sgd.SGD.step",
+        **dict.fromkeys(ADAM_STEPS, "Adam.step is torch.optim.adam.Adam.step"),
+        OWN_MODEL: FROM_TORCH, RACE: FROM_TORCH}),
+    "torch_optim_wrappers": (REFERENCE, TORCH_WRAPPERS, {
+        SGD_STEPS: "group added with add_param_group() did not move",
+        **dict.fromkeys((MOMENTUM_STEPS, *ADAM_STEPS), "in self.state[p], nowhere else"),
+        OWN_MODEL: "group added with add_param_group() did not move",
+        RACE: "group added with add_param_group() did not move"}),
+    "steps_do_nothing": (REFERENCE, STEPS_DO_NOTHING, {
+        **dict.fromkeys(RULES, "step() never changed the parameters"), OWN_MODEL: "SGD.step() never changed",
+        RACE: "the adam model should reach"}),
+    "fit_with_its_own_torch_optimizer": (REFERENCE, FIT_WITH_ITS_OWN_TORCH_OPTIMIZER, {
+        FIT: "fit never stepped the optimizer it was given",
+        OWN_MODEL: "left that optimizer without any state", RACE: "left that optimizer without any state"}),
+    "compare_optimizers_with_torch_optim": (REFERENCE, COMPARE_WITH_TORCH_OPTIM, {
+        OWN_MODEL: "is not make_model(7) trained 3 steps by your fit with your own SGD",
+        RACE: "is not make_model(0) trained 300 steps by your fit with your own SGD"}),
+}
+
+
+@pytest.fixture(scope="module")
+def cheat(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("optimization_cheats")
+
+    def graded_cheat(name: str, base: Path, replace: dict[str, str]) -> SubmissionResult:
+        return grade_notebook(notebook_variant(base, folder / f"{name}.ipynb", replace=replace), "optimization", ROOT)
+    return graded_cheat
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_work_left_to_torch_optim_scores_nothing(cheat, name):
+    base, replace, failing = CHEATS[name]
+    assert_loses_exactly(cheat(name, base, replace), POINTS, failing)
+
+
+def test_stub_whose_race_is_run_by_torch_optim_scores_zero(cheat):
+    """compare_optimizers training with torch.optim's optimizers, everything else left as in the stub."""
+    result = cheat("stub_race_on_torch_optim", STUB, COMPARE_WITH_TORCH_OPTIM)
+    assert (result.score, result.max_score) == (0, 100)
+    assert {t.name: t.status for t in result.tests} == dict.fromkeys(POINTS, "not_implemented")

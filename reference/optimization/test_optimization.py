@@ -1,11 +1,20 @@
 """Graded tests for the optimization assignment (100 points).
 
-The update rules are checked step by step against torch.optim: the student's optimizer is built in the
+Points go only to the student's own code doing what a test names. Every test that uses an optimizer also
+checks that it is the student's own (`assert_own_optimizer`): nothing from torch.optim but the Optimizer
+base in its class, its ancestry or its step; its steps move the parameters; a fresh instance that loads
+its state_dict() carries on exactly where it was; a group added with add_param_group moves too. An
+optimizer that hands its work to a torch.optim optimizer fails there (no state of its own to save, and a
+group its inner optimizer never heard of stands still).
+
+The update rules are then checked step by step against torch.optim: the student's optimizer is built in the
 worker on parameters we send, every step is driven by gradients we choose (the notebook's locked
 `set_gradients`), and after each step the parameters come back and are compared in float64 with what
-torch.optim computes here from the same start and the same gradients. Known mistakes are simulated here
-on the same inputs so that a failure names them. The training loop is checked on copied weights against
-the reference; the race between the optimizers is judged on held-out points the worker never sees.
+torch.optim computes here from the same start and the same gradients. Known mistakes are simulated here on
+the same inputs so that a failure names them. The training loop is checked on copied weights against the
+reference with torch's SGD with momentum, whose buffers afterwards show that the loop stepped the optimizer
+it was given. The race must be run by the student's own optimizers and fit (replayed here in the worker,
+bit for bit) and is judged on held-out points the worker never sees.
 """
 import copy
 
@@ -118,6 +127,90 @@ def adam_trajectory(start, gradients, lr, betas, eps, mistake):
 
 # Driving the student's optimizer in the worker.
 
+NEVER_MOVED = ("{name}.step() never changed the parameters, although every gradient was nonzero: update each "
+               "parameter in place (p -= ..., p.add_(...)); a new tensor bound to a local name changes nothing")
+FROM_TORCH = ("{what} is {name}, from torch.optim: write the update rule yourself in a subclass of "
+              "torch.optim.Optimizer; torch's own optimizers are only the yardstick here")
+NOT_RESUMED = ("a fresh {name} that loaded the state_dict() of one stepped {steps} times did not carry on with the "
+               "same steps (largest difference {error:.3g}): keep everything step needs from one step to the "
+               "next (velocity, running averages, step count) in self.state[p], nowhere else")
+ADDED_GROUP_STILL = ("{name}: the parameters of a group added with add_param_group() did not move in {steps} "
+                     "steps with nonzero gradients: step must update every parameter of every group in "
+                     "self.param_groups")
+OWN_STEPS = 3  # steps before and after the optimizer is saved and resumed
+
+
+def parameters_of(params):
+    return list(checks.state_dict_of(params, "the parameters").values())
+
+
+def same(a, b):
+    """Equal up to float64 rounding, NaN equal to NaN: the same computation run twice."""
+    return a.shape == b.shape and bool(torch.isclose(a, b, rtol=1e-12, atol=0, equal_nan=True).all())
+
+
+def largest_difference(got, expected):
+    return max(float((a.double() - b.double()).abs().nan_to_num(float("inf")).max())
+               if a.shape == b.shape else float("inf") for a, b in zip(got, expected))
+
+
+def from_torch_optim(typename):
+    """A name from torch.optim other than the Optimizer base class the notebook builds on."""
+    return typename.startswith("torch.optim.") and not typename.startswith("torch.optim.optimizer.")
+
+
+def assert_own_optimizer(student, class_name, hyperparameters):
+    """student.<class_name> is the student's own optimizer, whatever its update rule.
+
+    Nothing in the object it builds, its ancestry or its step comes from torch.optim (but the Optimizer
+    base); its steps move the parameters; a fresh one that loads its state_dict() carries on exactly
+    as it would have; a group added with add_param_group() moves too.
+    """
+    optimizer_class = getattr(student, class_name)
+    typename = student.torch.typename
+    start, gradients = step_problem(seed=11, steps=2 * OWN_STEPS)
+
+    steady = student.as_parameters(start)
+    optimizer = optimizer_class(steady.parameters(), **hyperparameters)
+    names = [(f"the optimizer {class_name}(...) builds", typename(optimizer)),
+             (f"{class_name}.step", typename(optimizer.step))]
+    try:
+        ancestry = optimizer_class.mro()
+    except StudentCodeError:
+        ancestry = []  # not a class but a function that builds the optimizer, judged by what it builds
+    names += [(f"{class_name}'s base class", typename(base)) for base in ancestry]
+    for what, name in names:
+        if from_torch_optim(name):
+            raise CheckFailed(FROM_TORCH.format(what=what, name=name))
+
+    for grads in gradients:
+        student.set_gradients(steady, grads)
+        optimizer.step()
+    expected = parameters_of(steady)
+    if all(torch.equal(a, b) for a, b in zip(expected, start)):
+        raise CheckFailed(NEVER_MOVED.format(name=class_name))
+
+    resumed = student.as_parameters(start)
+    added = student.as_parameters(start[:1])
+    first = optimizer_class(resumed.parameters(), **hyperparameters)
+    for grads in gradients[:OWN_STEPS]:
+        student.set_gradients(resumed, grads)
+        first.step()
+    second = optimizer_class(resumed.parameters(), **hyperparameters)
+    second.load_state_dict(first.state_dict())
+    second.add_param_group({"params": added.parameters()})
+    for grads in gradients[OWN_STEPS:]:
+        student.set_gradients(resumed, grads)
+        student.set_gradients(added, grads[:1])
+        second.step()
+    got = parameters_of(resumed)
+    if not all(same(a, b) for a, b in zip(got, expected)):
+        raise CheckFailed(NOT_RESUMED.format(name=class_name, steps=OWN_STEPS,
+                                             error=largest_difference(got, expected)))
+    if torch.equal(parameters_of(added)[0], start[0]):
+        raise CheckFailed(ADDED_GROUP_STILL.format(name=class_name, steps=len(gradients) - OWN_STEPS))
+
+
 def assert_step_matches(actual, expected, name, mistakes):
     """assert_rel_error, and a mistake that makes NaN is named too (NaN never compares close to NaN)."""
     got = checks.expect_tensor(actual, name)
@@ -129,31 +222,47 @@ def assert_step_matches(actual, expected, name, mistakes):
     checks.assert_rel_error(got, expected, name, max_error=MAX_REL_ERROR, mistakes=mistakes)
 
 
-def check_against_torch(student, class_name, torch_class, hyperparameters, start, gradients, wrong):
-    """Build student.<class_name> on `start` in the worker, step it with `gradients` and compare every step.
-
-    `wrong` maps the name of a mistake to the trajectory that mistake produces.
-    """
+def drive(student, class_name, hyperparameters, start, gradients):
+    """The parameters after each step of student.<class_name> built on `start` and fed `gradients`, and
+    (step number, error) for a step that raised, which ends the run."""
     params = student.as_parameters(start)  # an nn.ParameterList in the worker
     optimizer = getattr(student, class_name)(params.parameters(), **hyperparameters)
-    expected = torch_trajectory(torch_class, start, gradients, **hyperparameters)
+    trajectory = []
     for t, grads in enumerate(gradients, start=1):
         student.set_gradients(params, grads)
         try:
             optimizer.step()
         except StudentCodeError as error:
-            if error.type_name == "ZeroDivisionError" and t == 1 and STEP_FROM_ZERO in wrong:
-                raise CheckFailed(f"{class_name}.step() divided by zero on the first step. "
-                                  f"Likely mistake: {STEP_FROM_ZERO}") from None
-            if "leaf Variable that requires grad" in error.message:
-                raise CheckFailed(f"{class_name}.step() changed a parameter in place while autograd was "
-                                  "recording; decorate step with @torch.no_grad()") from None
-            raise
-        got = list(checks.state_dict_of(params, "the parameters").values())
+            return trajectory, (t, error)
+        trajectory.append(parameters_of(params))
+    return trajectory, None
+
+
+def check_against_torch(student, class_name, torch_class, hyperparameters, start, gradients, wrong):
+    """Build student.<class_name> on `start` in the worker, step it with `gradients` and compare every step;
+    then check that it is the student's own optimizer.
+
+    `wrong` maps the name of a mistake to the trajectory that mistake produces.
+    """
+    expected = torch_trajectory(torch_class, start, gradients, **hyperparameters)
+    trajectory, failure = drive(student, class_name, hyperparameters, start, gradients)
+    if failure is None and all(torch.equal(a, b) for a, b in zip(trajectory[-1], start)):
+        raise CheckFailed(NEVER_MOVED.format(name=class_name))
+    for t, got in enumerate(trajectory, start=1):
         for i, value in enumerate(got):
             assert_step_matches(value, expected[t - 1][i],
                                 f"{class_name}: parameter {i} {SHAPES[i]} after step {t}",
-                                {mistake: trajectory[t - 1][i] for mistake, trajectory in wrong.items()})
+                                {mistake: path[t - 1][i] for mistake, path in wrong.items()})
+    if failure is not None:
+        t, error = failure
+        if error.type_name == "ZeroDivisionError" and t == 1 and STEP_FROM_ZERO in wrong:
+            raise CheckFailed(f"{class_name}.step() divided by zero on the first step. "
+                              f"Likely mistake: {STEP_FROM_ZERO}") from None
+        if "leaf Variable that requires grad" in error.message:
+            raise CheckFailed(f"{class_name}.step() changed a parameter in place while autograd was "
+                              "recording; decorate step with @torch.no_grad()") from None
+        raise error
+    assert_own_optimizer(student, class_name, hyperparameters)
 
 
 @pytest.mark.points(10)
@@ -248,28 +357,38 @@ def as_losses(value, steps, name):
     return torch.tensor(losses, dtype=torch.float64)
 
 
+NEVER_STEPPED = ("fit never stepped the optimizer it was given (after fit it holds no momentum): train with the "
+                 "`optimizer` argument, not with an optimizer of your own")
+# torch's SGD with momentum, so that this test is about the loop, not about the student's update rules, and its
+# momentum buffers afterwards show which optimizer did the training.
+FIT_OPTIMIZER = {"lr": 0.05, "momentum": 0.6}
+
+
 @pytest.mark.points(15)
 def test_fit_trains_with_the_given_optimizer(student, reference):
     generator = torch.Generator().manual_seed(5)
     X = torch.rand(37, 1, generator=generator, dtype=torch.float64) * 4 - 2  # (37, 1)
     y = torch.randn(37, 1, generator=generator, dtype=torch.float64)  # (37, 1)
-    steps, lr = 8, 0.1
+    steps = 8
 
     model = student.make_model(5, 12).double()
     ours = reference.make_model(0, 12).double()
     checks.copy_parameters(checks.state_dict_of(model), ours)
     starts = {MISSING_ZERO_GRAD: copy.deepcopy(ours), CLEARED_TOO_LATE: copy.deepcopy(ours)}
 
-    # torch's own SGD in the worker, so that this test is about the loop, not about the update rule.
-    optimizer = student.torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = student.torch.optim.SGD(model.parameters(), **FIT_OPTIMIZER)
     losses = as_losses(student.fit(model, optimizer, X, y, steps), steps, "the losses returned by fit")
 
-    expected = reference.fit(ours, torch.optim.SGD(ours.parameters(), lr=lr), X, y, steps)
+    our_optimizer = torch.optim.SGD(ours.parameters(), **FIT_OPTIMIZER)
+    expected = reference.fit(ours, our_optimizer, X, y, steps)
     wrong = {MISSING_ZERO_GRAD: fit_without_zero_grad, CLEARED_TOO_LATE: fit_clearing_after_backward}
-    wrong_losses = {mistake: torch.tensor(fit_(starts[mistake], torch.optim.SGD(starts[mistake].parameters(),
-                                                                               lr=lr), X, y, steps),
-                                          dtype=torch.float64)
+    wrong_losses = {mistake: torch.tensor(fit_(starts[mistake],
+                                               torch.optim.SGD(starts[mistake].parameters(), **FIT_OPTIMIZER),
+                                               X, y, steps), dtype=torch.float64)
                     for mistake, fit_ in wrong.items()}
+    given = optimizer.state_dict()["state"]
+    if given.get(0) is None and checks.matching_mistake(losses, wrong_losses) is None:
+        raise CheckFailed(NEVER_STEPPED)
     checks.assert_close(losses, torch.tensor(expected, dtype=torch.float64), "the losses returned by fit",
                         mistakes=wrong_losses)
 
@@ -278,6 +397,13 @@ def test_fit_trains_with_the_given_optimizer(student, reference):
     for (key, value), (our_key, expected_value) in zip(trained.items(), ours.state_dict().items()):
         checks.assert_close(value, expected_value, f"model parameter {key!r} after fit",
                             mistakes={m: w[our_key] for m, w in wrong_weights.items()})
+
+    for i, state in our_optimizer.state_dict()["state"].items():
+        theirs = given.get(i)
+        if not isinstance(theirs, dict) or "momentum_buffer" not in theirs:
+            raise CheckFailed(NEVER_STEPPED)
+        checks.assert_close(theirs["momentum_buffer"], state["momentum_buffer"],
+                            f"the momentum buffer of parameter {i} in the optimizer given to fit")
 
 
 # The race, judged on held-out points.
@@ -289,6 +415,12 @@ STEPS, SEED = 300, 0
 THRESHOLDS = {"adam": 0.004, "momentum": 0.03, "sgd": 0.25}
 WRONG_MODEL = ("optimizer given the wrong model's parameters: build each optimizer on the parameters of the "
                "model it trains")
+CLASSES = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
+NOT_OWN_TRAINING = ("compare_optimizers()[{name!r}] is not make_model({seed}) trained {steps} steps by your fit with "
+                    "your own {class_name} and HYPERPARAMETERS[{name!r}] (largest difference {error:.3g}): build "
+                    "each optimizer from your class and train it with fit")
+NOT_STEPPED = ("fit(model, {class_name}(model.parameters(), ...), ...) left that optimizer without any state: fit "
+               "must step the optimizer it is given")
 
 
 def wiggle(x):
@@ -316,20 +448,46 @@ def trained_models(value):
     return value
 
 
+def identical(a, b):
+    return a.shape == b.shape and bool(torch.isclose(a, b, rtol=0, atol=0, equal_nan=True).all())
+
+
+def assert_own_optimizers(student, reference):
+    for name, class_name in CLASSES.items():
+        assert_own_optimizer(student, class_name, reference.HYPERPARAMETERS[name])
+
+
+def assert_trained_by_own_optimizers(student, reference, models, X, y, steps, seed):
+    """`models` are, bit for bit, what the student's fit makes of make_model(seed) with their own optimizers."""
+    for name, class_name in CLASSES.items():
+        model = student.make_model(seed)
+        optimizer = getattr(student, class_name)(model.parameters(), **reference.HYPERPARAMETERS[name])
+        student.fit(model, optimizer, X, y, steps)
+        if name != "sgd" and optimizer.state_dict()["state"].get(0) is None:  # plain SGD keeps no state
+            raise CheckFailed(NOT_STEPPED.format(class_name=class_name))
+        replayed = list(checks.state_dict_of(model, f"make_model({seed}) trained by {class_name}").values())
+        got = list(checks.state_dict_of(models[name], f"the {name} model").values())
+        if len(got) != len(replayed) or not all(identical(a, b) for a, b in zip(got, replayed)):
+            raise CheckFailed(NOT_OWN_TRAINING.format(name=name, seed=seed, steps=steps, class_name=class_name,
+                                                      error=largest_difference(got, replayed)))
+
+
 @pytest.mark.points(10)
-def test_each_optimizer_trains_its_own_model(student):
+def test_each_optimizer_trains_its_own_model(student, reference):
     X_train, y_train, _, _ = race_data()
     models = trained_models(student.compare_optimizers(X_train, y_train, 3, 7))
+    assert_own_optimizers(student, reference)
     initial = checks.state_dict_of(student.make_model(7), "make_model(7)")
     for name, model in models.items():
         trained = checks.state_dict_of(model, f"the {name} model")
         if trained.keys() == initial.keys() and all(torch.equal(trained[k], initial[k]) for k in initial):
             raise CheckFailed(f"compare_optimizers: after 3 steps the {name} model still has exactly the "
                               f"weights make_model(7) starts with. Likely mistake: {WRONG_MODEL}")
+    assert_trained_by_own_optimizers(student, reference, models, X_train, y_train, 3, 7)
 
 
 @pytest.mark.points(20)
-def test_adam_beats_momentum_beats_sgd(student):
+def test_adam_beats_momentum_beats_sgd(student, reference):
     X_train, y_train, X_test, y_test = race_data()
     models = trained_models(student.compare_optimizers(X_train, y_train, STEPS, SEED))
     held_out = {}
@@ -344,3 +502,5 @@ def test_adam_beats_momentum_beats_sgd(student):
     if not held_out["adam"] < held_out["momentum"] < held_out["sgd"]:
         raise CheckFailed(f"held-out MSE after {STEPS} steps: {summary}; expected Adam below momentum "
                           f"below plain gradient descent")
+    assert_own_optimizers(student, reference)
+    assert_trained_by_own_optimizers(student, reference, models, X_train, y_train, STEPS, SEED)
