@@ -34,9 +34,14 @@ def known_assignment(name: object, known: Iterable[str]) -> str | None:
     return name if is_assignment_name(name) and name in set(known) else None
 
 
-def shown(text: object, limit: int = 80) -> str:
-    """A name as an error message may quote it: repr'd (control characters and NUL escaped), bounded."""
-    quoted = repr(text)
+def shown(value: object, limit: int = 80) -> str:
+    """A name as an error message may quote it: repr'd (control characters and NUL escaped), bounded;
+    a list or an object (read from JSON, perhaps deeply nested) only by its type."""
+    if isinstance(value, str):
+        value = value[:limit]
+    elif not isinstance(value, (int, float, type(None))):
+        return f"a {type(value).__name__}"
+    quoted = repr(value)
     return quoted if len(quoted) <= limit else quoted[: limit - 1] + "…"
 
 
@@ -76,11 +81,14 @@ def unique_stems(stems: list[str], keys: list[str]) -> list[str]:
 
 
 def inside(folder: Path, *names: str) -> Path:
-    """`folder/names...`, where each name is one safe file name and the path, resolved, stays in `folder`."""
+    """`folder/names...`, where each name is one safe file name and the folder the file goes in,
+    resolved, is `folder` or below it. (The file itself is replaced by a rename, which never follows
+    a link planted in its place.)"""
     for name in names:
         if SAFE_NAME.fullmatch(name) is None:
             raise ReportError(f"refusing to write a report named {shown(name)} into {folder}")
     path = folder.joinpath(*names)
-    if not path.resolve().is_relative_to(folder.resolve()):
-        raise ReportError(f"refusing to write {path}: it resolves to {path.resolve()}, outside {folder}")
+    if not path.parent.resolve().is_relative_to(folder.resolve()):
+        raise ReportError(f"refusing to write {path}: its folder resolves to {path.parent.resolve()}, "
+                          f"outside {folder}")
     return path

@@ -30,7 +30,7 @@ from autograder.errors import NotebookError, ReportError, UsageError
 from autograder.identifiers import SAFE_NAME, file_stem, inside, is_assignment_name, unique_stems
 from autograder.notebook import SYMLINK, read_submission
 from autograder.reports.files import feedback_names, gradescope_names
-from autograder.results import SubmissionResult
+from autograder.results import SubmissionResult, write_text_atomic
 from cli import main
 
 from .conftest import REFERENCE, ROOT, STUB
@@ -57,11 +57,12 @@ hostile = st.one_of(
     st.lists(st.sampled_from(["..", "mlp", "x"]), min_size=1, max_size=4).map(lambda p: "/" + "/".join(p)),
     st.text(min_size=256, max_size=400),
 )
-# What a file system accepts as one file name: no separator or NUL, encodable, at most 255 bytes with
-# the .ipynb suffix, not . or .., and not a folder batch skips.
+# What a file system accepts as one file name: no separator or NUL, at most 255 bytes with the .ipynb
+# suffix, not . or .., and not a folder batch skips. Lone surrogates U+DC80..U+DCFF stand for bytes
+# that are not UTF-8 (Python's surrogateescape), which a file name may hold.
 file_names = (hostile
-              .map(lambda s: "".join(c for c in s if c not in "/\x00" and not 0xD800 <= ord(c) <= 0xDFFF))
-              .map(lambda s: s.encode("utf-8")[:200].decode("utf-8", "ignore"))
+              .map(lambda s: "".join(c for c in s if c not in "/\x00" and not 0xD800 <= ord(c) < 0xDC80
+                                     and not 0xDD00 <= ord(c) <= 0xDFFF)[:60])
               .filter(lambda s: s not in ("", ".", "..", ".git", "__pycache__", ".ipynb_checkpoints")
                       and not s.endswith(".ipynb")))
 
@@ -322,11 +323,16 @@ def test_inside_refuses_anything_but_plain_names(tmp_path, parts):
         inside(tmp_path, *parts)
 
 
-def test_inside_refuses_a_folder_that_is_a_link_out(tmp_path):
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "alice").symlink_to(tmp_path / "elsewhere")
+def test_inside_refuses_a_folder_that_is_a_link_out_and_a_link_in_place_of_a_file_is_replaced(tmp_path):
+    reports, victim = tmp_path / "reports", tmp_path / "victim.md"
+    reports.mkdir()
+    (reports / "alice").symlink_to(tmp_path)
     with pytest.raises(ReportError, match="outside"):
-        inside(tmp_path / "reports", "alice", "mlp.md")
+        inside(reports, "alice", "mlp.md")
+    victim.write_text("untouched")
+    (reports / "bob.md").symlink_to(victim)
+    write_text_atomic(inside(reports, "bob.md"), "report")
+    assert victim.read_text() == "untouched" and not (reports / "bob.md").is_symlink()
 
 
 # ----------------------------------------------------------- the real CLI on generated names
@@ -354,7 +360,7 @@ def test_any_assignment_on_the_command_line_is_a_usage_error_or_known(tmp_path, 
 
 @FEW
 @given(st.lists(hostile, min_size=1, max_size=4), st.lists(file_names, min_size=1, max_size=4, unique=True))
-@example(["../../class/alice/x", "/etc/passwd", "x\x00y", "m" * 300], ["..a", "a" * 200, "ｍｌｐ", "-rf"])
+@example(["../../class/alice/x", "/etc/passwd", "x\x00y", "m" * 300], ["..a", "a" * 240, "ｍｌｐ", "-rf", "\udcff\udcfe"])
 def test_a_batch_of_hostile_names_writes_every_report_and_nothing_elsewhere(tmp_path, declared, names):
     """Hostile names as metadata and as submission file and folder names (a file system allows):
     every submission gets a row and its own report files, all inside their folders."""
