@@ -205,7 +205,7 @@ def merge(results: tuple[Path, ...], **options: Any) -> None:
         try:
             merged += read_results(path)
         except (ValueError, OSError) as exc:
-            _fail(f"{path}: {exc}")
+            _fail(str(exc))
     merged.sort(key=lambda r: r.submission)
     _finish(merged, options)
 

@@ -79,13 +79,13 @@ def _read_bytes(path: Path, follow: bool) -> bytes:
             raise NotebookError(path, "is a folder, not a notebook" if stat.S_ISDIR(info.st_mode)
                                 else "is not a regular file")
         with open(fd, "rb", closefd=False) as file:
-            data = file.read(MAX_NOTEBOOK_BYTES + 1)
+            data = file.read(MAX_NOTEBOOK_BYTES + 1) if info.st_size <= MAX_NOTEBOOK_BYTES else b""
     except OSError as exc:
         raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
     finally:
         os.close(fd)
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        size = max(info.st_size, len(data))
+    size = max(info.st_size, len(data))
+    if size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(path, f"is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
                                   "limit (clear the outputs and save again)")
     return data

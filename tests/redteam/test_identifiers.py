@@ -250,6 +250,18 @@ def test_json_python_cannot_read_is_a_notebook_error(tmp_path, text, reason):
     assert run.exit_code == 3 and reason in json.loads((tmp_path / "out.json").read_text())["error"]
 
 
+@pytest.mark.parametrize("text, reason", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"submissions": [' + "9" * 5000 + "]}", "integer string conversion"),
+])
+def test_results_json_python_cannot_read_is_a_usage_error_naming_the_file(tmp_path, text, reason):
+    path = tmp_path / "shard.json"
+    path.write_text(text)
+    run = invoke("merge", path, "--json", tmp_path / "out.json")
+    no_traceback(run)
+    assert run.exit_code == 2 and f"{path}: " in run.output and reason in run.output
+
+
 def test_a_fifo_or_a_folder_in_place_of_a_notebook_is_refused_without_waiting(tmp_path):
     os.mkfifo(tmp_path / "fifo.ipynb")
     with pytest.raises(NotebookError, match="is not a regular file"):
