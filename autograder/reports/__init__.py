@@ -27,8 +27,8 @@ from autograder.results import SubmissionResult, write_json_atomic, write_text_a
 __all__ = [
     "ReportPaths", "append_step_summary", "classroom_result", "feedback_html", "feedback_markdown",
     "feedback_names", "github_annotations", "gradebook_csv", "gradescope_names", "gradescope_result", "junit_xml",
-    "markdown_summary", "points", "read_results", "result_from_dict", "spelled", "student_of", "write_classroom", "write_csv",
-    "write_gradescope", "write_junit", "write_reports",
+    "markdown_summary", "points", "read_results", "result_from_dict", "spelled", "student_of", "write_classroom",
+    "write_csv", "write_gradescope", "write_junit", "write_reports",
 ]
 
 

@@ -209,6 +209,10 @@ def test_a_submission_that_is_a_symbolic_link_is_reported_not_graded(tmp_path):
     no_traceback(run)
     data = json.loads((tmp_path / "one.json").read_text())
     assert run.exit_code == 3 and data["status"] == "unreadable" and data["score"] == 0 and SYMLINK in data["error"]
+    run = invoke("run", classroom / "alice", "--root", ROOT, "--json", tmp_path / "folder.json")  # holds one link
+    no_traceback(run)
+    data = json.loads((tmp_path / "folder.json").read_text())
+    assert run.exit_code == 3 and data["status"] == "unreadable" and SYMLINK in data["error"]
 
 
 # ---------------------------------------------------------------------- one bad submission of many
@@ -329,7 +333,9 @@ def test_report_names_never_collide_and_stay_inside_their_folder(tmp_path_factor
         assert inside(folder, student, stem + ".md").parent.parent == folder
 
 
-@pytest.mark.parametrize("parts", [("..",), (".",), ("a/b",), ("/etc",), ("x\x00",), ("",), ("ok", ".."), ("ok", "a" * 300)])
+@pytest.mark.parametrize("parts", [
+    ("..",), (".",), ("a/b",), ("/etc",), ("x\x00",), ("",), ("ok", ".."), ("ok", "a" * 300),
+])
 def test_inside_refuses_anything_but_plain_names(tmp_path, parts):
     with pytest.raises(ReportError):
         inside(tmp_path, *parts)
@@ -372,7 +378,8 @@ def test_any_assignment_on_the_command_line_is_a_usage_error_or_known(tmp_path, 
 
 @FEW
 @given(st.lists(hostile, min_size=1, max_size=4), st.lists(file_names, min_size=1, max_size=4, unique=True))
-@example(["../../class/alice/x", "/etc/passwd", "x\x00y", "m" * 300], ["..a", "a" * 240, "ｍｌｐ", "-rf", "\udcff\udcfe"])
+@example(["../../class/alice/x", "/etc/passwd", "x\x00y", "m" * 300],
+         ["..a", "a" * 240, "ｍｌｐ", "-rf", "\udcff\udcfe"])
 def test_a_batch_of_hostile_names_writes_every_report_and_nothing_elsewhere(tmp_path, declared, names):
     """Hostile names as metadata and as submission file and folder names (a file system allows):
     every submission gets a row and its own report files, all inside their folders."""
