@@ -19,7 +19,7 @@ def _notebooks(paths: tuple[Path, ...]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.glob("*.ipynb") if p.is_file())
+            found += sorted(p for p in path.glob("*.ipynb") if p.is_file() or p.is_symlink())
         else:
             found.append(path)
     if not found:
@@ -58,8 +58,9 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
     from autograder.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
+    from autograder.assignments import assignments
     from autograder.errors import UsageError
-    from autograder.grading import grade_notebook
+    from autograder.grading import assignment_for, grade_as
     from autograder.reports.terminal import print_submission, print_summary
     from autograder.reports import write_gradescope
     from autograder.results import write_json_atomic
@@ -69,10 +70,15 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
         raise click.UsageError("--gradescope writes one submission's results.json: give one notebook")
     console = Console()
     results = []
-    for notebook in notebooks:
+    known = assignments(root)
+    try:  # before grading anything, so a usage error loses no results
+        targets = [assignment_for(notebook, assignment, known) for notebook in notebooks]
+    except UsageError as exc:
+        _fail(str(exc))
+    for notebook, target in zip(notebooks, targets):
         try:
-            result = grade_notebook(notebook, assignment, root)
-        except UsageError as exc:
+            result = grade_as(notebook, target)
+        except UsageError as exc:  # the assignment's own tests cannot run
             _fail(str(exc))
         with _fenced(console):
             print_submission(console, result)
@@ -179,8 +185,11 @@ def batch(folder: Path, assignment: str | None, root: Path, jobs: int | None, sh
         _fail(str(exc))
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"grading {len(paths)} submissions", total=len(paths))
-        results = grade_many(paths, assignment, root, jobs or default_jobs(),
-                             lambda result: progress.advance(task))
+        try:
+            results = grade_many(paths, assignment, root, jobs or default_jobs(),
+                                 lambda result: progress.advance(task))
+        except UsageError as exc:
+            _fail(str(exc))
     _finish(results, options)
 
 
@@ -196,7 +205,7 @@ def merge(results: tuple[Path, ...], **options: Any) -> None:
         try:
             merged += read_results(path)
         except (ValueError, OSError) as exc:
-            _fail(f"{path}: {exc}")
+            _fail(str(exc))
     merged.sort(key=lambda r: r.submission)
     _finish(merged, options)
 
@@ -248,15 +257,16 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
     from autograder.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
-    from autograder.assignments import find_bundle
-    from autograder.errors import UsageError
-    from autograder.grading import grade, resolve_assignment
+    from autograder.assignments import bundles
+    from autograder.errors import NotebookError, UsageError
+    from autograder.grading import assignment_for, grade, unreadable
     from autograder.reports.terminal import print_submission
 
     console = Console()
     try:
-        name = resolve_assignment(notebook, assignment, root)
-        result = grade(notebook, find_bundle(notebook, name, root), public_only=True)
+        target = assignment_for(notebook, assignment, bundles(notebook, root))
+        result = (unreadable(notebook, target) if isinstance(target, NotebookError)
+                  else grade(notebook, target, public_only=True))
     except UsageError as exc:
         _fail(str(exc))
     print_submission(console, result)

@@ -44,12 +44,43 @@ class Shard:
 
 def find_submissions(folder: Path) -> list[Path]:
     """Every notebook under `folder`, sorted: `<student>/<assignment>.ipynb`, nbgrader's
-    `submitted/<student>/<assignment>/*.ipynb`, or a flat folder of notebooks."""
+    `submitted/<student>/<assignment>/*.ipynb`, or a flat folder of notebooks.
+
+    Symbolic links are not followed out of the folder (nor within it): a link named like a notebook,
+    and a linked folder with notebooks in it, are listed themselves, so each is reported as what it
+    is rather than graded as the student's work or silently left out.
+    """
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
-    found = [p for p in folder.rglob("*.ipynb")
-             if p.is_file() and not SKIPPED_FOLDERS & set(p.relative_to(folder).parts)]
+    found = []
+    for parent, folders, files in os.walk(folder):   # never descends into linked folders
+        here = Path(parent)
+        folders[:] = [name for name in folders if name not in SKIPPED_FOLDERS]
+        found += [here / name for name in files if name.endswith(".ipynb")]
+        found += [here / name for name in folders
+                  if os.path.islink(here / name) and (name.endswith(".ipynb") or _holds_notebooks(here / name))]
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _holds_notebooks(folder: Path, depth: int = 3, budget: int = 10_000) -> bool:
+    """Whether a notebook lies within `depth` levels of `folder`, looking at no more than `budget`
+    entries and following no further links: enough for every layout find_submissions knows."""
+    pending = [(folder, depth)]
+    while pending and budget > 0:
+        current, left = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    budget -= 1
+                    if entry.name.endswith(".ipynb"):
+                        return True
+                    if left > 1 and entry.name not in SKIPPED_FOLDERS and entry.is_dir(follow_symlinks=False):
+                        pending.append((Path(entry.path), left - 1))
+                    if budget <= 0:
+                        break
+        except OSError:
+            continue
+    return False
 
 
 def _assignment_hint(path: Path, assignment: str | None, root: Path) -> str | None:
@@ -62,23 +93,25 @@ def _assignment_hint(path: Path, assignment: str | None, root: Path) -> str | No
 
 
 def grade_one(path: Path, assignment: str | None, root: Path) -> dict:
-    """Grade one submission; a submission that cannot be graded at all becomes an error row."""
-    from autograder.assignments import find_assignment
-    from autograder.grading import grade, resolve_assignment
+    """Grade one submission; a submission that cannot be graded at all becomes an unreadable row."""
+    from autograder.grading import grade_notebook, unreadable
 
     name = _assignment_hint(path, assignment, root)
     try:
-        name = resolve_assignment(path, name, root)
-        return grade(path, find_assignment(name, root)).to_dict()
+        return grade_notebook(path, name, root).to_dict()
     except GraderError as exc:
-        return SubmissionResult(assignment=name or "", submission=str(path), status="unreadable",
-                                error=str(exc)).to_dict()
+        return unreadable(path, exc, name or "").to_dict()
 
 
 def grade_many(paths: list[Path], assignment: str | None, root: Path, jobs: int,
                progress: Callable[[SubmissionResult], None]) -> list[SubmissionResult]:
-    """Grade every path, `jobs` at a time; results in the order of `paths`."""
+    """Grade every path, `jobs` at a time; results in the order of `paths`. An `assignment` that does
+    not exist is a UsageError before anything is graded."""
+    from autograder.assignments import find_assignment
     from autograder.reports import result_from_dict
+
+    if assignment:
+        find_assignment(assignment, root)
 
     def collect(results: Iterator[dict]) -> list[SubmissionResult]:
         done = []

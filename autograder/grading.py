@@ -13,10 +13,10 @@ import pytest
 # server starts, rather than in the middle of a test.
 import torch._dynamo  # noqa: F401
 
-from autograder.assignments import Assignment, find_assignment, infer_assignment
+from autograder.assignments import Assignment, assignments, choose, infer_assignment
 from autograder.client import Limits
-from autograder.errors import NotebookError, UsageError
-from autograder.notebook import read_notebook
+from autograder.errors import GraderError, NotebookError, UsageError
+from autograder.notebook import read_submission
 from autograder.plugin import GradingPlugin
 from autograder.results import SubmissionResult
 
@@ -26,15 +26,35 @@ _PYTEST_FAILED = {
 }
 
 
-def resolve_assignment(path: Path, assignment: str | None, root: Path) -> str:
-    """The assignment a submission is graded as: the one asked for, else the one it declares."""
-    if assignment:
-        return assignment
+def resolve_assignment(path: Path, known: list[str]) -> str:
+    """The assignment a submission declares (which must be one of `known`), else the one its file name
+    says. A notebook that cannot be read and whose name says nothing is a NotebookError: there is
+    nothing to grade it as."""
     try:
-        nb = read_notebook(path)
+        nb = read_submission(path)
     except NotebookError:
-        nb = None
-    return infer_assignment(nb, path, root)
+        if path.stem in known:
+            return path.stem
+        raise
+    return infer_assignment(nb, path, known)
+
+
+def assignment_for(path: Path, assignment: str | None,
+                   found: dict[str, Assignment]) -> Assignment | NotebookError:
+    """What a submission is graded as: the `assignment` asked for, else what it says it is. A
+    submission that cannot say is the NotebookError to report it with; an `assignment` that is not
+    one of `found`, or nothing that tells, is a UsageError."""
+    if assignment:
+        return choose(assignment, found)
+    try:
+        return found[resolve_assignment(path, sorted(found))]
+    except NotebookError as exc:
+        return exc
+
+
+def unreadable(path: Path, error: GraderError, assignment: str = "") -> SubmissionResult:
+    """The result of a submission that could not be graded at all: no tests, the reason."""
+    return SubmissionResult(assignment=assignment, submission=str(path), status="unreadable", error=str(error))
 
 
 def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
@@ -71,6 +91,14 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
 
 def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,
                    limits: Limits | None = None) -> SubmissionResult:
-    """Grade one submission against the assignment found under `root` (reference first, else bundle)."""
-    root = root or Path.cwd()
-    return grade(path, find_assignment(resolve_assignment(path, assignment, root), root), limits)
+    """Grade one submission against the assignment found under `root` (reference first, else bundle).
+
+    A submission that cannot be read or declares an assignment that does not exist is an unreadable
+    result; an `assignment` asked for that does not exist, or no way to tell, is a UsageError.
+    """
+    return grade_as(path, assignment_for(path, assignment, assignments(root or Path.cwd())), limits)
+
+
+def grade_as(path: Path, target: Assignment | NotebookError, limits: Limits | None = None) -> SubmissionResult:
+    """Grade a submission as what assignment_for found: an assignment, or the reason it has none."""
+    return unreadable(path, target) if isinstance(target, NotebookError) else grade(path, target, limits)

@@ -8,6 +8,8 @@ skipped, however the submission changed them.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.errors import NotebookError
+from autograder.identifiers import shown
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 DEMO_TAG = "demo"
@@ -44,32 +47,78 @@ class Notebook:
     metadata: dict[str, Any]
 
 
+SYMLINK = "is a symbolic link; submit the notebook itself"
+
+
+def read_submission(path: Path) -> Notebook:
+    """A submission, validated, or NotebookError saying what is wrong with it.
+
+    It is opened without following a symbolic link: a link (to the reference notebook, to another
+    student's work) is not the student's own notebook, whatever it points to.
+    """
+    return _parse(path, _read_bytes(path, follow=False))
+
+
 def read_notebook(path: Path) -> Notebook:
-    """The notebook at `path`, validated, or NotebookError saying what is wrong with it."""
+    """An instructor's notebook (a reference or a stub), validated like a submission."""
+    return _parse(path, _read_bytes(path, follow=True))
+
+
+def _read_bytes(path: Path, follow: bool) -> bytes:
+    # O_NONBLOCK: opening a FIFO planted in place of a notebook must not wait for a writer.
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow and os.path.islink(path):
+            raise NotebookError(path, SYMLINK) from None
+        raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError(path, "is a folder, not a notebook" if stat.S_ISDIR(info.st_mode)
+                                else "is not a regular file")
+        with open(fd, "rb", closefd=False) as file:
+            data = file.read(MAX_NOTEBOOK_BYTES + 1) if info.st_size <= MAX_NOTEBOOK_BYTES else b""
     except OSError as exc:
         raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    size = max(info.st_size, len(data))
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(path, f"is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
                                   "limit (clear the outputs and save again)")
+    return data
+
+
+class _NotJSON(ValueError):
+    """NaN and Infinity, which Python's json reads but JSON does not have."""
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NotJSON(f"{name} is not a JSON value")
+
+
+def _parse(path: Path, data: bytes) -> Notebook:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotebookError(path, f"is not UTF-8 text (bad byte at offset {exc.start})") from None
-    except OSError as exc:
-        raise NotebookError(path, f"cannot be read ({exc.strerror})") from None
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise NotebookError(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except _NotJSON as exc:
+        raise NotebookError(path, f"is not valid JSON ({exc})") from None
+    except ValueError:  # Python refuses to convert integers of thousands of digits
+        raise NotebookError(path, "is not valid JSON (it holds a number too long to read)") from None
     except RecursionError:
         raise NotebookError(path, "is not valid JSON (nested too deeply)") from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw or "nbformat" not in raw:
         raise NotebookError(path, "is not a Jupyter notebook (no 'cells' or 'nbformat' field)")
     major = raw["nbformat"]
-    if not isinstance(major, int) or major < 4:
-        raise NotebookError(path, f"uses notebook format {major}; open and save it in a current Jupyter "
+    if isinstance(major, bool) or not isinstance(major, int) or major < 4:
+        raise NotebookError(path, f"uses notebook format {shown(major)}; open and save it in a current Jupyter "
                                   "to convert it to format 4")
     if major > 4:
         raise NotebookError(path, f"uses notebook format {major}, newer than this grader understands (4)")
@@ -102,7 +151,7 @@ def _cell(path: Path, index: int, raw: Any) -> NotebookCell:
     if not isinstance(raw, dict):
         raise _invalid(path, f"{where} is not an object")
     if raw.get("cell_type") not in ("code", "markdown", "raw"):
-        raise _invalid(path, f"{where} has cell_type {raw.get('cell_type')!r}")
+        raise _invalid(path, f"{where} has cell_type {shown(raw.get('cell_type'))}")
     source = raw.get("source")
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
@@ -127,7 +176,7 @@ def check_assignment(nb: Notebook, expected: str | None, path: Path) -> None:
     """A notebook that declares another assignment is a wrong upload, not a bad attempt."""
     declared = assignment_of(nb)
     if expected and declared and declared != expected:
-        raise NotebookError(path, f"is a notebook for assignment {declared!r}, not {expected!r}")
+        raise NotebookError(path, f"is a notebook for assignment {shown(declared)}, not {expected!r}")
 
 
 def _grade_id(cell: NotebookCell) -> str | None:

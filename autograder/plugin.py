@@ -15,7 +15,7 @@ from autograder.bundle import VALUES_FILE, RecordedReference, RecordingReference
 from autograder.checks import CheckFailed
 from autograder.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
-from autograder.notebook import assignment_of, check_assignment, code_cells, read_notebook
+from autograder.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
 from autograder.reference import load_reference
 from autograder.results import TestResult
 from autograder.session import SubmissionSession
@@ -119,7 +119,7 @@ class GradingPlugin:
         if self.session is None:
             template = read_notebook(_notebook_beside(item))
             try:
-                submission = read_notebook(self.submission)
+                submission = read_submission(self.submission)
                 check_assignment(submission, assignment_of(template), self.submission)
                 cells = code_cells(submission, template)
             except NotebookError as exc:

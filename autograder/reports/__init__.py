@@ -7,11 +7,15 @@ can see (annotations, step summary, Classroom, feedback) name only tests with vi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import ReportError
+from autograder.identifiers import inside
 from autograder.reports.classroom import classroom_result, write_classroom
 from autograder.reports.feedback import feedback_html, feedback_markdown
+from autograder.reports.files import feedback_names, gradescope_names
 from autograder.reports.github import append_step_summary, github_annotations, markdown_summary
 from autograder.reports.gradebook_csv import gradebook_csv, write_csv
 from autograder.reports.gradescope import gradescope_result, write_gradescope
@@ -22,9 +26,9 @@ from autograder.results import SubmissionResult, write_json_atomic, write_text_a
 
 __all__ = [
     "ReportPaths", "append_step_summary", "classroom_result", "feedback_html", "feedback_markdown",
-    "github_annotations", "gradebook_csv", "gradescope_name", "gradescope_result", "junit_xml", "markdown_summary",
-    "points", "read_results", "result_from_dict", "spelled", "student_of", "write_classroom", "write_csv",
-    "write_gradescope", "write_junit", "write_reports",
+    "feedback_names", "github_annotations", "gradebook_csv", "gradescope_names", "gradescope_result", "junit_xml",
+    "markdown_summary", "points", "read_results", "result_from_dict", "spelled", "student_of", "write_classroom",
+    "write_csv", "write_gradescope", "write_junit", "write_reports",
 ]
 
 
@@ -40,26 +44,35 @@ class ReportPaths:
     feedback: Path | None = None      # a folder: <student>/<assignment>.md and .html
 
 
-def gradescope_name(result: SubmissionResult) -> str:
-    return f"{student_of(result)}-{result.assignment or 'unknown'}.json"
-
-
 def write_reports(results: list[SubmissionResult], paths: ReportPaths) -> None:
-    """Write every report asked for, each atomically, plus GitHub's step summary when running there."""
+    """Write every report asked for, each atomically, plus GitHub's step summary when running there.
+
+    Per-submission files are named by reports.files and checked to stay inside their folder. A report
+    that cannot be written does not stop the others: one ReportError names every one that failed.
+    """
+    failed: list[str] = []
+
+    def attempt(write: Callable[[], None]) -> None:
+        try:
+            write()
+        except ReportError as exc:
+            failed.append(str(exc))
+
     if paths.json:
-        write_json_atomic(paths.json, {"submissions": [r.to_dict() for r in results]})
+        attempt(lambda: write_json_atomic(paths.json, {"submissions": [r.to_dict() for r in results]}))
     if paths.junit:
-        write_junit(results, paths.junit)
+        attempt(lambda: write_junit(results, paths.junit))
     if paths.gradescope:
-        for result in results:
-            write_gradescope(result, paths.gradescope / gradescope_name(result))
+        for result, name in zip(results, gradescope_names(results)):
+            attempt(lambda: write_gradescope(result, inside(paths.gradescope, name)))
     if paths.csv:
-        write_csv(results, paths.csv)
+        attempt(lambda: write_csv(results, paths.csv))
     if paths.classroom:
-        write_classroom(results, paths.classroom)
+        attempt(lambda: write_classroom(results, paths.classroom))
     if paths.feedback:
-        for result in results:
-            folder = paths.feedback / student_of(result)
-            write_text_atomic(folder / f"{result.assignment or 'unknown'}.md", feedback_markdown(result))
-            write_text_atomic(folder / f"{result.assignment or 'unknown'}.html", feedback_html(result))
+        for result, (folder, stem) in zip(results, feedback_names(results)):
+            attempt(lambda: write_text_atomic(inside(paths.feedback, folder, f"{stem}.md"), feedback_markdown(result)))
+            attempt(lambda: write_text_atomic(inside(paths.feedback, folder, f"{stem}.html"), feedback_html(result)))
     append_step_summary(results)
+    if failed:
+        raise ReportError("\n".join(failed))

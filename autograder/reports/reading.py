@@ -89,3 +89,5 @@ def read_results(path: Path) -> list[SubmissionResult]:
         return [result_from_dict(item) for item in items]
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None
