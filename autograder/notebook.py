@@ -91,12 +91,9 @@ def _read_bytes(path: Path, follow: bool) -> bytes:
     return data
 
 
-class _NotJSON(ValueError):
-    """NaN and Infinity, which Python's json reads but JSON does not have."""
-
-
-def _refuse_constant(name: str) -> None:
-    raise _NotJSON(f"{name} is not a JSON value")
+def _null(name: str) -> None:
+    """NaN and Infinity, which JSON lacks but Jupyter may write in an output: read as null."""
+    return None
 
 
 def _parse(path: Path, data: bytes) -> Notebook:
@@ -105,11 +102,9 @@ def _parse(path: Path, data: bytes) -> Notebook:
     except UnicodeDecodeError as exc:
         raise NotebookError(path, f"is not UTF-8 text (bad byte at offset {exc.start})") from None
     try:
-        raw = json.loads(text, parse_constant=_refuse_constant)
+        raw = json.loads(text, parse_constant=_null)
     except json.JSONDecodeError as exc:
         raise NotebookError(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except _NotJSON as exc:
-        raise NotebookError(path, f"is not valid JSON ({exc})") from None
     except ValueError:  # Python refuses to convert integers of thousands of digits
         raise NotebookError(path, "is not valid JSON (it holds a number too long to read)") from None
     except RecursionError:

@@ -239,8 +239,6 @@ def test_one_unknown_assignment_in_a_run_of_several_loses_nothing(tmp_path):
 
 @pytest.mark.parametrize("text, reason", [
     ('{"nbformat": 4, "cells": [], "metadata": {"x": ' + "9" * 5000 + "}}", "a number too long to read"),
-    ('{"nbformat": 4, "cells": [], "metadata": {"x": NaN}}', "NaN is not a JSON value"),
-    ('{"nbformat": 4, "cells": [], "metadata": {"x": -Infinity}}', "-Infinity is not a JSON value"),
     ('{"nbformat": 4, "cells": [], "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ('{"nbformat": ' + "[" * 50 + "]" * 50 + ', "cells": []}', "uses notebook format"),
 ])
@@ -264,6 +262,13 @@ def test_results_json_python_cannot_read_is_a_usage_error_naming_the_file(tmp_pa
     run = invoke("merge", path, "--json", tmp_path / "out.json")
     no_traceback(run)
     assert run.exit_code == 2 and f"{path}: " in run.output and reason in run.output
+
+
+def test_nan_and_infinity_which_jupyter_may_write_are_read_as_null(tmp_path):
+    path = tmp_path / "mlp.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": NaN, "y": -Infinity}, "cells": '
+                    '[{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": null}]}')
+    assert read_submission(path).metadata == {"x": None, "y": None}
 
 
 def test_a_fifo_or_a_folder_in_place_of_a_notebook_is_refused_without_waiting(tmp_path):
