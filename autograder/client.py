@@ -84,7 +84,8 @@ class WorkerClient:
             error = reply["error"]
             if type(error) is dict and error.keys() == {"type", "message", "traceback"} \
                     and all(type(v) is str for v in error.values()):
-                raise StudentCodeError(bounds.clip(error["type"], bounds.NAME_CHARS), error["message"], error["traceback"])
+                type_name = bounds.clip(error["type"], bounds.NAME_CHARS)
+                raise StudentCodeError(type_name, error["message"], error["traceback"])
         self.close()
         raise ProtocolError("the worker sent a malformed answer; it was stopped")
 

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from rich.console import Console
 
 from autograder import bounds, wire
 from autograder.errors import NotebookError
@@ -188,9 +187,11 @@ def test_annotations_are_one_line_each_and_inert(value):
 # ------------------------------------------------------------------------------------------ terminal
 
 def rendered(view) -> str:
-    console = Console(file=io.StringIO(), width=100, highlight=False)
-    console.print(view)
-    return console.file.getvalue()
+    """What `grade` prints for `view`, through the terminal every command uses."""
+    terminal = Terminal()
+    terminal.console.file = io.StringIO()
+    terminal.print(view)
+    return terminal.console.file.getvalue()
 
 
 @FEW
