@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 EXIT_OK, EXIT_UNDER, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
 
@@ -28,7 +25,11 @@ def _notebooks(paths: tuple[Path, ...]) -> list[Path]:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """Exit 2 with the message on standard error: bounded, made inert and fenced like every print."""
+    from autograder.bounds import ERROR_CHARS, clip
+    from autograder.reports.terminal import Terminal
+
+    Terminal(stderr=True).line(f"Error: {clip(message, ERROR_CHARS)}")
     sys.exit(EXIT_USAGE)
 
 
@@ -61,14 +62,14 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
     from autograder.assignments import assignments
     from autograder.errors import UsageError
     from autograder.grading import assignment_for, grade_as
-    from autograder.reports.terminal import print_submission, print_summary
+    from autograder.reports.terminal import Terminal, submission_view, summary_view
     from autograder.reports import write_gradescope
     from autograder.results import write_json_atomic
 
     notebooks = _notebooks(paths)
     if gradescope_path and len(notebooks) > 1:
         raise click.UsageError("--gradescope writes one submission's results.json: give one notebook")
-    console = Console()
+    out = Terminal()
     results = []
     known = assignments(root)
     try:  # before grading anything, so a usage error loses no results
@@ -80,11 +81,10 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
             result = grade_as(notebook, target)
         except UsageError as exc:  # the assignment's own tests cannot run
             _fail(str(exc))
-        with _fenced(console):
-            print_submission(console, result)
+        out.print(submission_view(result))
         results.append(result)
     if len(results) > 1:
-        print_summary(console, results)
+        out.print(summary_view(results))
     with _reporting():
         if json_path:
             data = results[0].to_dict() if len(results) == 1 else {"submissions": [r.to_dict() for r in results]}
@@ -113,20 +113,6 @@ def _reporting() -> Iterator[None]:
         _fail(str(exc))
 
 
-@contextlib.contextmanager
-def _fenced(console: Console) -> Iterator[None]:
-    """In GitHub Actions, text from submissions (in feedback) must not act as workflow commands."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        yield
-        return
-    token = secrets.token_hex(16)
-    console.print(f"::stop-commands::{token}", markup=False, highlight=False, soft_wrap=True)
-    try:
-        yield
-    finally:
-        console.print(f"::{token}::", markup=False, highlight=False, soft_wrap=True)
-
-
 def _report_options(command: Callable) -> Callable:
     for option in reversed([
         click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -148,19 +134,18 @@ def _report_options(command: Callable) -> Callable:
 
 def _finish(results: list, options: dict) -> None:
     """Write the reports, print the summary and GitHub annotations, and exit with the documented code."""
-    from autograder.reports.terminal import print_summary
+    from autograder.reports.terminal import Terminal, summary_view
     from autograder.reports import ReportPaths, github_annotations, write_reports
 
-    console = Console()
+    out = Terminal()
     with _reporting():
         write_reports(results, ReportPaths(json=options["json_path"], junit=options["junit"],
                                            gradescope=options["gradescope"], csv=options["csv_path"],
                                            classroom=options["classroom"], feedback=options["feedback"]))
-    with _fenced(console):
-        print_summary(console, results)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    out.print(summary_view(results))
+    if out.github:
         for line in github_annotations(results):
-            click.echo(line)
+            out.command(line)
     sys.exit(_exit_code(results, options["fail_under"]))
 
 
@@ -174,6 +159,7 @@ def _finish(results: list, options: dict) -> None:
 @_report_options
 def batch(folder: Path, assignment: str | None, root: Path, jobs: int | None, shard: str, **options: Any) -> None:
     """Grade every notebook under FOLDER, in parallel, and write the reports."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from autograder.batch import Shard, default_jobs, find_submissions, grade_many
@@ -219,6 +205,7 @@ def export(results: tuple[Path, ...], gradebook: Path) -> None:
     from autograder.errors import UsageError
     from autograder.gradebook import export_to_gradebook
     from autograder.reports import read_results
+    from autograder.reports.terminal import Terminal
 
     loaded = []
     try:
@@ -227,7 +214,7 @@ def export(results: tuple[Path, ...], gradebook: Path) -> None:
         export_to_gradebook(loaded, gradebook)
     except (ValueError, OSError, UsageError) as exc:
         _fail(str(exc))
-    click.echo(f"exported {len(loaded)} results to {gradebook}")
+    Terminal().line(f"exported {len(loaded)} results to {gradebook}")
 
 
 @main.command()
@@ -238,13 +225,14 @@ def doctor(root: Path) -> None:
     from rich.table import Table
 
     from autograder.doctor import diagnose
+    from autograder.reports.terminal import Terminal, terminal_text
 
     table = Table(title="protections", title_justify="left")
     for column in ("protection", "active", "detail"):
         table.add_column(column)
     for check in diagnose(root):
-        table.add_row(check.name, "[green]yes[/]" if check.ok else "[yellow]no[/]", check.detail)
-    Console().print(table)
+        table.add_row(check.name, "[green]yes[/]" if check.ok else "[yellow]no[/]", terminal_text(check.detail))
+    Terminal().print(table)
 
 
 @main.command()
@@ -260,21 +248,21 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
     from autograder.assignments import bundles
     from autograder.errors import NotebookError, UsageError
     from autograder.grading import assignment_for, grade, unreadable
-    from autograder.reports.terminal import print_submission
+    from autograder.reports.terminal import Terminal, submission_view
 
-    console = Console()
+    out = Terminal()
     try:
         target = assignment_for(notebook, assignment, bundles(notebook, root))
         result = (unreadable(notebook, target) if isinstance(target, NotebookError)
                   else grade(notebook, target, public_only=True))
     except UsageError as exc:
         _fail(str(exc))
-    print_submission(console, result)
+    out.print(submission_view(result))
     todo = [t.name for t in result.tests if t.status == "not_implemented"]
     if todo:
-        console.print(f"Still to implement: {', '.join(todo)}")
-    console.print(f"Public tests: {result.score:g}/{result.max_score:g} points. "
-                  "Hidden tests will also run when your work is graded.")
+        out.line(f"Still to implement: {', '.join(todo)}")
+    out.line(f"Public tests: {result.score:g}/{result.max_score:g} points. "
+             "Hidden tests will also run when your work is graded.")
     if result.status == "unreadable":
         sys.exit(EXIT_UNREADABLE)
 
@@ -290,12 +278,14 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
     from autograder.assignments import available, find_assignment
     from autograder.errors import UsageError
     from autograder.release import release_assignment
+    from autograder.reports.terminal import Terminal
 
     chosen = names or available(root, ("reference",))
     if not chosen:
         _fail(f"no assignments under {root / 'reference'}")
     try:
         for name in chosen:
-            click.echo(release_assignment(find_assignment(name, root, ("reference",)), out or root / "assignments"))
+            folder = release_assignment(find_assignment(name, root, ("reference",)), out or root / "assignments")
+            Terminal().line(str(folder))
     except UsageError as exc:
         _fail(str(exc))

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
+from autograder import bounds, wire
 from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
 from autograder.launch import launch, scrubbed_env
 from autograder.limits import Limits
@@ -84,7 +84,8 @@ class WorkerClient:
             error = reply["error"]
             if type(error) is dict and error.keys() == {"type", "message", "traceback"} \
                     and all(type(v) is str for v in error.values()):
-                raise StudentCodeError(error["type"][:100], error["message"], error["traceback"])
+                type_name = bounds.clip(error["type"], bounds.NAME_CHARS)
+                raise StudentCodeError(type_name, error["message"], error["traceback"])
         self.close()
         raise ProtocolError("the worker sent a malformed answer; it was stopped")
 

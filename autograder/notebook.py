@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from IPython.core.inputtransformer2 import TransformerManager
-
+from autograder.bounds import CELL_SOURCE_CHARS, MAX_CELLS
 from autograder.errors import NotebookError
 from autograder.identifiers import shown
 
@@ -117,7 +117,10 @@ def _parse(path: Path, data: bytes) -> Notebook:
                                   "to convert it to format 4")
     if major > 4:
         raise NotebookError(path, f"uses notebook format {major}, newer than this grader understands (4)")
-    nb = Notebook(cells=[_cell(path, index, cell) for index, cell in enumerate(_list(path, raw, "cells"), 1)],
+    cells = _list(path, raw, "cells")
+    if len(cells) > MAX_CELLS:
+        raise NotebookError(path, f"has {len(cells)} cells, over the limit of {MAX_CELLS}")
+    nb = Notebook(cells=[_cell(path, index, cell) for index, cell in enumerate(cells, 1)],
                   metadata=_dict(path, raw, "metadata"))
     if not any(cell.cell_type == "code" for cell in nb.cells):
         raise NotebookError(path, "has no code cells")
@@ -152,6 +155,8 @@ def _cell(path: Path, index: int, raw: Any) -> NotebookCell:
         source = "".join(source)
     if not isinstance(source, str):
         raise _invalid(path, f"{where} has no text source")
+    if len(source) > CELL_SOURCE_CHARS:
+        raise _invalid(path, f"{where} has {len(source)} characters, over the limit of {CELL_SOURCE_CHARS}")
     return NotebookCell(raw["cell_type"], source, _dict(path, raw, "metadata", where))
 
 
@@ -225,18 +230,82 @@ def _restore_missing(program: list[Cell], template: Notebook, seen: set[str]) ->
     return [Cell(f"restored cell {_grade_id(c)}", c.source) for c in missing] + program
 
 
-_transformer = TransformerManager()
+# IPython syntax, recognised only where a logical line starts (not inside brackets, strings or after a
+# backslash), as IPython's own transformer does, but one line at a time: that transformer rescans the
+# whole cell after each rewrite, which is quadratic in the number of magics.
+_MAYBE_MAGIC = re.compile(r"^[^\S\n]*[%!]|=[^\S\n]*[%!]", re.MULTILINE)
+_ESCAPED = re.compile(r"(\s*)(!!|!|%)(.*)")
+_ASSIGNED = re.compile(r"(\s*[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)(!|%(?=[^\W\d]))(.*)")
+_SYNTAX = re.compile(r"\\.?|'''|\"\"\"|['\"#()\[\]{}]")   # what can carry a logical line over
+
+
+def _call(escape: str, content: str) -> str:
+    if escape == "!":
+        return f"get_ipython().system({content!r})"
+    if escape == "!!":
+        return f"get_ipython().getoutput({content!r})"
+    name, _, args = content.partition(" ")
+    return f"get_ipython().run_line_magic({name!r}, {args!r})"
+
+
+def _rewritten(line: str) -> str | None:
+    """The Python for an IPython line (`%magic args`, `!cmd`, `x = !cmd`, `x = %magic`), else None."""
+    escaped = _ESCAPED.fullmatch(line)
+    if escaped:
+        indent, escape, content = escaped.groups()
+        return indent + _call(escape, content.rstrip())
+    assigned = _ASSIGNED.fullmatch(line)
+    if assigned:
+        lhs, escape, content = assigned.groups()
+        return lhs + _call("!!" if escape == "!" else "%", content.rstrip())
+    return None
+
+
+def _carried(line: str, depth: int, quote: str | None) -> tuple[int, str | None, bool]:
+    """(bracket depth, open string quote, backslash continuation) at the end of `line`."""
+    continued = False
+    for token in _SYNTAX.finditer(line):
+        text = token.group()
+        continued = text == "\\"
+        if quote is not None:
+            if text == quote or len(quote) == 1 and text == quote * 3:  # "a""" closes "a" and opens ""
+                quote = None
+        elif text == "#":
+            break
+        elif text in ("'", '"', "'''", '"""'):
+            quote = text
+        elif text in "([{":
+            depth += 1
+        elif text in ")]}":
+            depth = max(depth - 1, 0)
+    if quote is not None and len(quote) == 1 and not continued:
+        quote = None   # a one-line string cannot run on without a backslash
+    return depth, quote, continued
+
+
+def _neutralised_lines(lines: list[str]) -> list[str]:
+    depth, quote, continued = 0, None, False
+    out = []
+    for line in lines:
+        rewritten = _rewritten(line) if depth == 0 and quote is None and not continued else None
+        if rewritten is None:
+            depth, quote, continued = _carried(line, depth, quote)
+        out.append(line if rewritten is None else rewritten)
+    return out
 
 
 def neutralise_magics(source: str) -> str:
-    """IPython syntax (`%magic`, `!shell`) as plain Python calling a get_ipython() that does nothing."""
-    if not any(line.lstrip().startswith(("%", "!")) or "= !" in line or "= %" in line
-               for line in source.splitlines()):
+    """IPython syntax (`%magic`, `!shell`, `%%cell_magic`) as plain Python calling a get_ipython() that does
+    nothing, in time linear in the cell's length. A cell magic's body is passed on, itself neutralised."""
+    if not _MAYBE_MAGIC.search(source):
         return source
-    try:
-        return _transformer.transform_cell(source)
-    except Exception:
-        return source
+    lines = source.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    if first < len(lines) and lines[first].lstrip().startswith("%%"):
+        name, _, args = lines[first].strip()[2:].partition(" ")
+        body = "\n".join(_neutralised_lines(lines[first + 1:]))
+        return f"get_ipython().run_cell_magic({name!r}, {args!r}, {body!r})\n"
+    return "\n".join(_neutralised_lines(lines))
 
 
 def code_cells(submission: Notebook, template: Notebook) -> list[Cell]:

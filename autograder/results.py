@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder import bounds
 from autograder.errors import ReportError
 
 STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
@@ -23,6 +24,11 @@ class TestResult:
     visibility: str = "visible"   # Gradescope's terms: "visible" for public tests, else "after_published"
     duration: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Not a type check: a message of the wrong type is left for the report writers to refuse.
+        if isinstance(self.message, str):
+            self.message = bounds.clip(self.message, bounds.MESSAGE_CHARS)
+
 
 @dataclass
 class SubmissionResult:
@@ -34,6 +40,16 @@ class SubmissionResult:
     cell_errors: list[dict[str, str]] = field(default_factory=list)
     output: str = ""              # what the submission printed, truncated
     duration: float = 0.0
+    cell_errors_omitted: int = 0  # failing cells past bounds.CELL_ERRORS, counted but not listed
+
+    def __post_init__(self) -> None:
+        """Every field a submission controls is cut to its limit in `bounds`, whoever builds the result."""
+        self.assignment = bounds.clip(self.assignment, bounds.NAME_CHARS)
+        self.error = bounds.clip(self.error, bounds.ERROR_CHARS)
+        self.output = bounds.clip(self.output, bounds.OUTPUT_CHARS)
+        kept = self.cell_errors[:bounds.CELL_ERRORS]
+        self.cell_errors_omitted += len(self.cell_errors) - len(kept)
+        self.cell_errors = [bounds.cell_error(error) for error in kept]
 
     @property
     def score(self) -> float:

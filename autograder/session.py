@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.bounds import cell_error
 from autograder.client import Budget, Limits, WorkerClient
 from autograder.errors import GraderError, WorkerDied, WorkerError
 from autograder.notebook import Cell
@@ -47,7 +48,7 @@ class SubmissionSession:
             for cell in self.cells:
                 report = self._client.run_cell(cell.label, cell.source)
                 if report is not None:
-                    errors.append({"cell": cell.label, **report})
+                    errors.append(cell_error({"cell": cell.label, **report}))  # cut as it arrives
         except WorkerError as exc:
             where = f" while running {cell.label}" if self._client is not None else " while starting"
             self.fatal = type(exc)(f"{exc}{where}")

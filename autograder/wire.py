@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from autograder.bounds import NAME_CHARS
+
 MAX_HEADER = 16 * 2**20
 MAX_BUFFERS = 512 * 2**20
 MAX_DEPTH = 64
@@ -122,20 +124,22 @@ class _Decoder:
         if tag in ("tensor", "ndarray") and node.keys() == {"$", "dtype", "shape", "buffer"}:
             return self.array(node, as_tensor=tag == "tensor")
         if tag == "handle" and node.keys() == {"$", "id", "type"} and type(node["id"]) is int \
-                and type(node["type"]) is str and len(node["type"]) <= 200:
+                and type(node["type"]) is str and len(node["type"]) <= NAME_CHARS:
             return self.from_handle(Handle(node["id"], node["type"]))
         raise WireError(f"malformed tagged object {str(node)[:80]!r}")
 
     def array(self, node: dict, as_tensor: bool) -> Any:
         dtype, shape, index = node["dtype"], node["shape"], node["buffer"]
-        if dtype not in _DTYPES:
+        if type(dtype) is not str or dtype not in _DTYPES:
             raise WireError(f"dtype {str(dtype)[:20]!r} is not allowed")
-        if type(shape) is not list or len(shape) > 16 or not all(type(d) is int and d >= 0 for d in shape):
+        np_dtype = np.dtype(_DTYPES[dtype][1])
+        # Even an empty array's other dimensions must fit: numpy refuses larger ones.
+        if type(shape) is not list or len(shape) > 16 or not all(type(d) is int and d >= 0 for d in shape) \
+                or math.prod(d for d in shape if d) * np_dtype.itemsize > MAX_BUFFERS:
             raise WireError("malformed shape")
         if type(index) is not int or not 0 <= index < len(self.buffers) or index in self.used:
             raise WireError("bad buffer reference")
         self.used.add(index)
-        np_dtype = np.dtype(_DTYPES[dtype][1])
         raw = self.buffers[index]
         if math.prod(shape) * np_dtype.itemsize != len(raw):
             raise WireError("buffer length does not match dtype and shape")

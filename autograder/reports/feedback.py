@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from autograder.reports.text import (
-    cell_error_line, hidden_line, hidden_tests, html_text, markdown_text, points, score_line, spelled, visible_tests,
+    cell_error_lines, hidden_line, hidden_tests, html_text, markdown_text, points, score_line, spelled, visible_tests,
 )
 from autograder.results import SubmissionResult, TestResult
 
@@ -21,7 +21,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
     lines = [f"# Feedback: {markdown_text(result.assignment)}\n", f"**{score_line(result)}**\n"]
     if result.status == "unreadable":
         lines.append(f"Your notebook could not be graded, so every test scores 0: {markdown_text(result.error)}\n")
-    lines += [f"- {markdown_text(cell_error_line(e))}\n" for e in result.cell_errors]
+    lines += [f"- {markdown_text(line)}\n" for line in cell_error_lines(result)]
     visible = visible_tests(result)
     if visible:
         lines.append("| test | points | result |\n|---|---:|---|\n" + "".join(
@@ -47,8 +47,9 @@ def feedback_html(result: SubmissionResult) -> str:
     body = [f"<h1>{title}</h1>", f"<p><strong>{score_line(result)}</strong></p>"]
     if result.status == "unreadable":
         body.append(f"<p>Your notebook could not be graded, so every test scores 0: {html_text(result.error)}</p>")
-    if result.cell_errors:
-        body.append("<ul>" + "".join(f"<li>{html_text(cell_error_line(e))}</li>" for e in result.cell_errors) + "</ul>")
+    errors = cell_error_lines(result)
+    if errors:
+        body.append("<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in errors) + "</ul>")
     visible = visible_tests(result)
     if visible:
         body.append("<table><tr><th>test</th><th>points</th><th>result</th><th>feedback</th></tr>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autograder.reports.text import cell_error_line, points
+from autograder.reports.text import cell_error_lines, points
 from autograder.results import SubmissionResult, write_json_atomic
 
 
@@ -15,7 +15,7 @@ def _summary_text(result: SubmissionResult) -> str:
     passed = sum(t.status == "passed" for t in result.tests)
     headline = (f"{result.assignment}: {points(result.score)}/{points(result.max_score)} points, "
                 f"{passed} of {len(result.tests)} tests passed.")
-    return "\n".join([headline, *(cell_error_line(e) for e in result.cell_errors)])
+    return "\n".join([headline, *cell_error_lines(result)])
 
 
 def gradescope_result(result: SubmissionResult) -> dict[str, Any]:

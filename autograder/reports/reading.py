@@ -14,7 +14,8 @@ VISIBILITIES = ("visible", "after_published")
 _TEST_SCHEMA: dict[str, type] = {"name": str, "score": float, "max_score": float, "status": str,
                                  "message": str, "visibility": str, "duration": float}
 _RESULT_SCHEMA: dict[str, type] = {"assignment": str, "submission": str, "tests": list, "status": str,
-                                   "error": str, "cell_errors": list, "output": str, "duration": float}
+                                   "error": str, "cell_errors": list, "output": str, "duration": float,
+                                   "cell_errors_omitted": int}
 _DERIVED = ("score", "max_score")   # written by to_dict, recomputed from the tests
 
 
@@ -23,6 +24,10 @@ def _typed(value: Any, kind: type, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{where}: expected a finite number, got {value!r:.80}")
         return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}: expected a count, got {value!r:.80}")
+        return value
     if not isinstance(value, kind):
         raise ValueError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
     return value

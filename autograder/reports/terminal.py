@@ -1,30 +1,46 @@
-"""The terminal view of results (rich). Machine-readable reports are written from the same model."""
+"""What `grade` prints: the result tables (rich), and `Terminal`, the one way anything reaches the screen.
+
+Submission text is made inert by `terminal_text` (no markup, no control or bidirectional characters)
+and arrives bounded by the result model. Rich's highlighter is off: its regular expressions take
+quadratic time on a long unbroken word. In GitHub Actions every print is fenced with
+`::stop-commands::`, so nothing a submission wrote (messages, file names) can act as a workflow command;
+only the grader's own annotations are printed outside a fence.
+"""
 from __future__ import annotations
 
-from rich.console import Console
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from autograder.reports.text import spelled
+from autograder.reports.text import first_line, omitted_line, spelled
 from autograder.results import SubmissionResult
 
+FIRST_LINE_CHARS = 400   # of a message, in a table cell
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "timed_out": "yellow", "not_implemented": "yellow"}
 
 
-def _text(text: str) -> str:
-    """Student-controlled text made safe for a terminal: no markup, no control characters."""
+def terminal_text(text: str) -> str:
+    """Student-controlled text made safe for rich markup and a terminal: every view uses it."""
     return escape(spelled(text))
 
 
-def _first_line(text: str, width: int = 400) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return _text(line if len(line) <= width else line[: width - 1] + "…")
+def _first_line(text: str, width: int = FIRST_LINE_CHARS) -> str:
+    line = first_line(text)
+    return terminal_text(line if len(line) <= width else line[: width - 1] + "…")
 
 
-def print_submission(console: Console, result: SubmissionResult) -> None:
-    title = _text(f"{result.submission}  ({result.assignment})")
+def submission_view(result: SubmissionResult) -> RenderableType:
+    """One submission: why it could not be graded, its tests, and the cells that raised."""
+    title = terminal_text(f"{result.submission}  ({result.assignment})")
+    parts: list[RenderableType] = []
     if result.status == "unreadable":
-        console.print(f"[bold red]{title}: cannot be graded[/] — {_text(result.error)}")
+        parts.append(f"[bold red]{title}: cannot be graded[/] — {terminal_text(result.error)}")
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("test")
     table.add_column("points", justify="right")
@@ -32,23 +48,59 @@ def print_submission(console: Console, result: SubmissionResult) -> None:
     table.add_column("feedback", overflow="fold")
     for test in result.tests:
         style = _STYLE.get(test.status, "")
-        table.add_row(_text(test.name), f"{test.score:g}/{test.max_score:g}",
+        table.add_row(terminal_text(test.name), f"{test.score:g}/{test.max_score:g}",
                       f"[{style}]{test.status.replace('_', ' ')}[/]", _first_line(test.message))
     table.add_section()
     table.add_row("[bold]total[/]", f"[bold]{result.score:g}/{result.max_score:g}[/]", "", "")
-    console.print(table)
-    for error in result.cell_errors:
-        console.print(f"[yellow]{_text(error['cell'])} raised {_text(error['type'])}:[/] "
-                      f"{_first_line(error['message'])}")
+    parts.append(table)
+    parts += [f"[yellow]{terminal_text(e.get('cell', '?'))} raised {terminal_text(e.get('type', 'an error'))}:[/] "
+              f"{_first_line(e.get('message', ''))}" for e in result.cell_errors]
+    if result.cell_errors_omitted:
+        parts.append(f"[yellow]{terminal_text(omitted_line(result))}[/]")
+    return Group(*parts)
 
 
-def print_summary(console: Console, results: list[SubmissionResult]) -> None:
+def summary_view(results: list[SubmissionResult]) -> RenderableType:
     table = Table(title="summary", title_justify="left")
     table.add_column("submission")
     table.add_column("assignment")
     table.add_column("score", justify="right")
     table.add_column("status")
     for result in results:
-        table.add_row(_text(result.submission), _text(result.assignment), f"{result.score:g}/{result.max_score:g}",
-                      result.status)
-    console.print(table)
+        table.add_row(terminal_text(result.submission), terminal_text(result.assignment),
+                      f"{result.score:g}/{result.max_score:g}", result.status)
+    return table
+
+
+class Terminal:
+    """Standard output (or error) for every command."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.console = Console(stderr=stderr, highlight=False)
+        self.github = os.environ.get("GITHUB_ACTIONS") == "true"
+
+    def print(self, view: RenderableType) -> None:
+        """A view built with terminal_text around every piece of submission text."""
+        with self._fence():
+            self.console.print(view)
+
+    def line(self, text: str) -> None:
+        """Plain text, which may hold submission text: it is made inert here, and not wrapped."""
+        with self._fence():
+            self.console.print(Text(spelled(text)), soft_wrap=True)
+
+    def command(self, line: str) -> None:
+        """One of the grader's own workflow commands (an annotation), printed where GitHub acts on it."""
+        self.console.print(Text(line), soft_wrap=True)
+
+    @contextlib.contextmanager
+    def _fence(self) -> Iterator[None]:
+        if not self.github:
+            yield
+            return
+        token = secrets.token_hex(16)   # fresh each time: nothing printed before can close this fence
+        self.command(f"::stop-commands::{token}")
+        try:
+            yield
+        finally:
+            self.command(f"::{token}::")

@@ -9,8 +9,13 @@ from pathlib import PurePath
 from autograder.results import SubmissionResult, TestResult
 
 NBGRADER_STEPS = ("submitted", "autograded", "feedback")
-_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")   # inline syntax that could restyle student text
+# Control characters (C0 but tab and new line, DEL, C1: terminal escapes, CSI, OSC, carriage returns),
+# what XML 1.0 forbids (lone surrogates, U+FFFE, U+FFFF), and what reorders or breaks lines unseen
+# (bidirectional overrides and isolates, the Arabic letter mark, line and paragraph separators).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")   # inline syntax that could restyle student text
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}   # no tag or entity from the student survives
 
 
 def points(value: float) -> str:
@@ -19,12 +24,12 @@ def points(value: float) -> str:
 
 
 def spelled(text: str) -> str:
-    """Characters XML 1.0 forbids (terminal escapes, NUL, lone surrogates) spelled out as \\xNN.
-
-    They break XML parsers and garble Markdown, HTML and CI logs; student output is full of them.
+    """Every unsafe character (see _UNSAFE) spelled out as \\xNN or \\uNNNN: the one rule for showing student
+    text anywhere, terminal included. Such characters break XML parsers, move a terminal's cursor or
+    run its commands, and garble Markdown, HTML and CI logs; student output is full of them.
     """
-    return _XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                              else f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
 
 
 def first_line(text: str) -> str:
@@ -43,6 +48,16 @@ def hidden_tests(result: SubmissionResult) -> list[TestResult]:
 def cell_error_line(error: dict[str, str]) -> str:
     cell, kind = error.get("cell", "?"), error.get("type", "an error")
     return f"Cell {cell} raised {kind}: {first_line(error.get('message', ''))}"
+
+
+def omitted_line(result: SubmissionResult) -> str:
+    return f"… and {result.cell_errors_omitted} more cell(s) raised errors"
+
+
+def cell_error_lines(result: SubmissionResult) -> list[str]:
+    """One line per failing cell listed, and one for those only counted."""
+    more = [omitted_line(result)] if result.cell_errors_omitted else []
+    return [cell_error_line(e) for e in result.cell_errors] + more
 
 
 def score_line(result: SubmissionResult) -> str:
@@ -77,5 +92,10 @@ def html_text(text: str) -> str:
 
 
 def markdown_text(text: str) -> str:
-    """Inline Markdown that renders as the literal text: no formatting, HTML, table breaks or new lines."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(spelled(text).splitlines()))
+    """Inline Markdown that renders as the literal text: no formatting, HTML, table breaks or new lines.
+
+    `<`, `>` and `&` become entities rather than backslash escapes, so not even a reader that ignores
+    Markdown's escapes sees a tag.
+    """
+    flat = _MD_SPECIAL.sub(r"\\\1", " ".join(spelled(text).splitlines()))
+    return re.sub("[&<>]", lambda m: _MD_ENTITIES[m.group()], flat)
