@@ -135,7 +135,7 @@ class _Zygote:
 
     def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], limits: Limits, fds: list[int]) -> int:
         request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "disk": limits.disk_bytes,
-                   "tasks": limits.max_tasks}
+                   "tasks": limits.max_tasks, "memory": limits.memory_bytes}
         return int(self._ask(request, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
@@ -241,7 +241,8 @@ def use_zygote(path: str | None) -> None:
 def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide: list[str] = ()) -> WorkerProcess:
     """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
     worker is also sandboxed where the OS allows (see sandbox.py): `cwd` becomes a tmpfs of
-    `limits.disk_bytes`, at most `limits.max_tasks` tasks run in it (cgroups.py), and the `hide`
+    `limits.disk_bytes`, at most `limits.max_tasks` tasks and `limits.memory_bytes` of memory are
+    used by it and all it starts (cgroups.py), and the `hide`
     folders are hidden even if its own root cannot be built."""
     global _zygote_failed
     start_zygote()

@@ -1,15 +1,21 @@
-"""OS isolation for a freshly forked worker, where Linux allows it without root.
+"""OS isolation for a freshly forked worker, where Linux allows it.
 
-In new user, mount, network and PID namespaces the worker has no network, sees only its own processes
-in /proc, cannot signal the grader, and takes every process it starts down with it: when the
-namespace's first process ends, the kernel kills the rest, however they daemonised.
+In new mount, network, PID, UTS, IPC and cgroup namespaces the worker has no network, sees only its
+own processes in /proc, cannot signal the grader, shares no hostname, System V IPC or view of the
+cgroup tree with the host, and takes every process it starts down with it: when the namespace's
+first process ends, the kernel kills the rest, however they daemonised.
 
 Its file system is built from an allow-list rather than the grader's with holes cut in it: an empty
 root holding, read-only and at their usual paths, the system folders, the few files of /etc that
-programs need, the Python installation and the engine's own package; a few harmless devices; a fresh /proc; and one writable folder, its own,
-on a size-limited tmpfs that is also /tmp. The project (reference solutions, hidden tests, .git,
-other submissions, report paths, sockets) is simply not there. The folders named to be hidden are
-also covered on the grader's file system, so they stay hidden if the new root cannot be built.
+programs need, the Python installation and the engine's own package; a few harmless devices; a fresh
+/proc whose /proc/sys is read-only; and one writable folder, its own, on a size-limited tmpfs that is
+also /tmp. The project (reference solutions, hidden tests, .git, other submissions, report paths,
+sockets) is simply not there. The folders named to be hidden are also covered on the grader's file
+system, so they stay hidden if the new root cannot be built.
+
+The worker is never the grader's root: a root grader's worker becomes an uid of no host account, and
+everyone's worker then gives up every privilege and the system calls that could undo all this
+(lockdown.py).
 
 Each step is tried and reported; a machine that refuses them (containers, AppArmor-restricted user
 namespaces) still gets the guarantees that need no OS support.
@@ -20,11 +26,18 @@ import ctypes
 import os
 import platform
 import re
+import select
 import signal
 import sys
 from dataclasses import dataclass
 
+from autograder import lockdown
+
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x02000000, 0x04000000, 0x08000000
+NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC
+WORKER_ID = 2**31 - 3  # the uid and gid a worker of a root grader runs as: no account of the host's
+HOSTNAME = b"worker"
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
 MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 0x400, 0x800, 0x1000, 0x4000, 0x40000
 MS_RELATIME, MS_STRICTATIME = 0x200000, 0x1000000
@@ -87,17 +100,26 @@ def enter(view: View, hidden: list[str]) -> list[str]:
 
     With a PID namespace this forks once more: the caller stays behind as a plain reaper that exits
     with its child's status, and only the child returns, as process 1 of the new namespace.
+
+    Started by root (a CI runner, a container), the namespaces belong to the host's user namespace
+    and the worker then becomes WORKER_ID, an uid of no host account: it owns nothing outside its own
+    folder. Started by anyone else, a user namespace is needed to make the others, and the worker's
+    root there is the grader's own uid.
     """
     uid, gid = os.getuid(), os.getgid()
+    # root without the capability to make namespaces (some containers) may still make a user namespace
+    privileged = os.geteuid() == 0 and _libc.unshare(NAMESPACES) == 0
     try:
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"0 {uid} 1")
-        _write("/proc/self/gid_map", f"0 {gid} 1")
+        if not privileged:
+            _check(_libc.unshare(NAMESPACES | CLONE_NEWUSER), "unshare")
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"0 {uid} 1")
+            _write("/proc/self/gid_map", f"0 {gid} 1")
         _mount("none", "/", None, MS_REC | MS_PRIVATE)
     except OSError:
         return []
-    active = ["network", "processes"]
+    active = ["network", "processes", "ipc"]
+    _libc.sethostname(HOSTNAME, len(HOSTNAME))
     try:
         for path in hidden:
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
@@ -105,14 +127,18 @@ def enter(view: View, hidden: list[str]) -> list[str]:
             active.append("files")
     except OSError:
         pass  # a folder that should be hidden is not: claim no file-system protection
+    owner = WORKER_ID if privileged else None
     try:
-        _build_root(view, hidden)
+        _build_root(view, hidden, owner)
         new_root = True
     except OSError:
         new_root = False
+    reaper_gone, reaper_alive = os.pipe()
     child = os.fork()
     if child:
+        os.close(reaper_gone)
         _reap(child)
+    os.close(reaper_alive)
     # Process 1 ignores signals sent from inside its namespace, so a worker could kill its reaper and
     # live on. Tie its life to the reaper's, and leave the reaper's process group.
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
@@ -124,13 +150,30 @@ def enter(view: View, hidden: list[str]) -> list[str]:
         active += ["files", "root", "disk"] if "files" not in active else ["root", "disk"]
     elif not _mount_proc("/proc"):
         active.remove("processes")
-    _lock_mounts(active)
-    return active
+    if "processes" in active:
+        active.append("sysctl")
+    if privileged:
+        if not new_root:
+            os.chown(view.scratch, WORKER_ID, WORKER_ID)
+        lockdown.drop_bounding_set()
+        os.setgroups([])
+        os.setresgid(WORKER_ID, WORKER_ID, WORKER_ID)
+        os.setresuid(WORKER_ID, WORKER_ID, WORKER_ID)
+        active.append("uid")
+    else:
+        _lock_mounts(active)
+    # A change of credentials clears the parent-death signal: set it again, then make sure the
+    # reaper did not go in between (its end of the pipe closes with it).
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    if select.select([reaper_gone], [], [], 0)[0]:
+        os._exit(1)
+    os.close(reaper_gone)
+    return active + lockdown.lock_down()
 
 
-def _build_root(view: View, hidden: list[str]) -> None:
+def _build_root(view: View, hidden: list[str], owner: int | None) -> None:
     """Assemble the worker's root under view.root (in this mount namespace only), read-only but for
-    its scratch folder and /tmp, which are one size-limited tmpfs."""
+    its scratch folder and /tmp, which are one size-limited tmpfs (its folder given to `owner`)."""
     if SYS_PIVOT_ROOT is None:
         raise OSError(0, f"no known pivot_root system call on {platform.machine()}")
     root = view.root
@@ -152,6 +195,8 @@ def _build_root(view: View, hidden: list[str]) -> None:
     os.makedirs(scratch, exist_ok=True)
     if not view.scratch.startswith("/tmp/"):
         _mount(tmp, scratch, None, MS_BIND)
+    if owner is not None:
+        os.chown(scratch, owner, owner)
     os.makedirs(root + "/proc", exist_ok=True)
     for path in hidden:
         if os.path.isdir(root + path):  # a hidden folder inside a shown one
@@ -198,8 +243,12 @@ def _remount_read_only(path: str) -> None:
 
 
 def _mount_proc(path: str) -> bool:
+    """A /proc of the worker's own PID namespace, with /proc/sys (the kernel's global settings, such
+    as core_pattern) read-only whoever the worker is."""
     try:
         _mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        _mount(path + "/sys", path + "/sys", None, MS_BIND | MS_REC)
+        _mount(None, path + "/sys", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
         return True
     except OSError:
         return False

@@ -10,7 +10,7 @@ workers it started, and they are killed if it goes. On each connection, once war
 
     -> {"ready": true}
 
-    {"op": "spawn", "cwd", "env", "hide", "disk", "tasks"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "spawn", "cwd", "env", "hide", "disk", "tasks", "memory"} + 3 fds (requests in, answers out, output file) -> {"pid"}
     {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"} or {"error"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
@@ -30,6 +30,7 @@ import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seco
 from autograder import cgroups, sandbox, worker
 
 MAX_MESSAGE = 64 * 1024
+_PROTECTION = {"pids": "tasks", "memory": "memory"}  # what a joined cgroup controller gives, by name
 
 
 def warm_up() -> None:
@@ -48,11 +49,11 @@ def _status(raw: int) -> int:
 
 
 def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide: list[str],
-                   group: cgroups.ProcessGroup | None) -> None:
-    """In the forked child: its process-count limit, own session, the three pipes as fds 0-2, nothing
-    else open, the OS sandbox where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
+                   group: cgroups.ProcessGroup) -> None:
+    """In the forked child: its cgroups, own session, the three pipes as fds 0-2, nothing else open,
+    the OS sandbox where it can be had (GRADE_SANDBOX lists what took effect), then serve."""
     try:
-        limited = _join(group)
+        limited = [_PROTECTION[controller] for controller in sorted(group.join())]
         os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -62,28 +63,16 @@ def _become_worker(fds: list[int], env: dict[str, str], view: sandbox.View, hide
         os.environ.update(env)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
-        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(view, hide) + (["tasks"] if limited else []))
+        os.environ["GRADE_SANDBOX"] = ",".join(sandbox.enter(view, hide) + limited)
         worker.main()
     finally:
         os._exit(0)
 
 
-def _join(group: cgroups.ProcessGroup | None) -> bool:
-    if group is None:
-        return False
-    try:
-        group.join()
-        return True
-    except OSError:
-        return False
-
-
 class Zygote:
     def __init__(self) -> None:
-        self.children: dict[int, tuple[socket.socket, cgroups.ProcessGroup | None]] = {}
-        self.hierarchy = cgroups.pids_hierarchy()
-        if self.hierarchy:
-            cgroups.remove_stale(self.hierarchy)
+        self.children: dict[int, tuple[socket.socket, cgroups.ProcessGroup]] = {}
+        self.cgroups = cgroups.Owner()
         self.spawned = 0
         self.root = os.path.abspath("root")  # empty: each worker builds its own file system on it
         os.mkdir(self.root, 0o700)
@@ -133,7 +122,8 @@ class Zygote:
                 self.child_status("kill", pid)
 
     def spawn(self, conn: socket.socket, request: dict, fds: list[int]) -> int:
-        group = self._process_group(request["tasks"])
+        self.spawned += 1
+        group = self.cgroups.group(f"worker-{self.spawned}", {"pids": request["tasks"], "memory": request["memory"]})
         pid = os.fork()
         if pid == 0:
             view = sandbox.View(self.root, self.read_only, request["cwd"], request["disk"])
@@ -143,15 +133,6 @@ class Zygote:
         self.children[pid] = (conn, group)
         return pid
 
-    def _process_group(self, max_tasks: int) -> cgroups.ProcessGroup | None:
-        if self.hierarchy is None:
-            return None
-        self.spawned += 1
-        try:
-            return cgroups.ProcessGroup.create(self.hierarchy, f"grade-{os.getpid()}-{self.spawned}", max_tasks)
-        except OSError:
-            return None
-
     def child_status(self, op: str, pid: int) -> int | None:
         if op == "kill":
             self._kill(pid)
@@ -160,8 +141,7 @@ class Zygote:
         if done == 0:
             return None
         _, group = self.children.pop(pid)
-        if group:
-            group.remove()
+        group.remove()
         return _status(raw)
 
     @staticmethod
@@ -177,7 +157,9 @@ class Zygote:
 def main() -> None:
     listening = socket.socket(fileno=int(sys.argv[1]))
     warm_up()
-    Zygote().serve(listening)
+    zygote = Zygote()
+    zygote.serve(listening)
+    zygote.cgroups.release()
     os._exit(0)  # nothing to flush or finalise: tearing down torch's modules costs the grader a second
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import cgroups
 from autograder.client import Limits
 from autograder.grading import grade_notebook
 from autograder.results import STATUSES, SubmissionResult
@@ -183,8 +184,9 @@ def processes_named(name: str) -> list[int]:
     return found
 
 
-def wait_gone(name: str, seconds: float = 3.0) -> list[int]:
-    """The processes named `name` still there after waiting up to `seconds` for them to go."""
+def wait_gone(name: str, seconds: float = 60.0) -> list[int]:
+    """The processes named `name` still there after waiting up to `seconds` for them to go (a generous
+    deadline: on a loaded machine the kernel takes its time tearing down a namespace of many processes)."""
     deadline = time.monotonic() + seconds
     while True:
         left = processes_named(name)
@@ -243,3 +245,10 @@ def warm_grader(tmp_path_factory):
     test's private temp folder: the first grading costs seconds more than the others."""
     result = grade_notebook(REFERENCE, "mlp", ROOT, FAST)
     assert result.score == MAX_SCORE, [(t.name, t.message[:200]) for t in result.tests if t.status != "passed"]
+
+
+def worker_groups_left() -> list[str]:
+    """Workers' cgroups still there, in any grader's folder: each is removed when its worker is reaped."""
+    return [entry.path for controller, (hierarchy, _) in cgroups.hierarchies().items()
+            for owner in os.scandir(hierarchy) if owner.name.startswith(cgroups.PREFIX) and owner.is_dir()
+            for entry in os.scandir(owner.path) if entry.is_dir()]

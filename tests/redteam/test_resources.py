@@ -2,15 +2,14 @@
 threads, a few hundred MiB) so the suite is safe to run, except the fork bomb that only runs where the
 task limit holds; each must cost only what it attacks, and nothing
 it started may outlive the grading."""
-import os
 import time
 
 import pytest
 
-from autograder.cgroups import pids_hierarchy
+from autograder.cgroups import available
 from autograder.client import Limits
 
-from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_gone
+from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_gone, worker_groups_left
 
 ENDLESS_CELL = '''
 while True:
@@ -159,14 +158,49 @@ def test_a_bounded_fork_bomb_is_cleaned_up(tmp_path, survivors):
     assert wait_gone(survivors) == [], "forked children outlived the grading"
 
 
-@pytest.mark.skipif(pids_hierarchy() is None, reason="no cgroup pids hierarchy this user may write to")
+@pytest.mark.skipif("pids" not in available(), reason="no cgroup pids hierarchy this user may write to")
 def test_an_unbounded_fork_bomb_is_stopped_by_the_task_limit(tmp_path, survivors):
     result = grade(reference_with(tmp_path, "unbounded_fork_bomb", prepend=[FORK_BOMB.format(name=survivors, forks=10**5)]))
     assert result.score == MAX_SCORE
     assert 0 < _printed(result, "FORKED") < Limits().max_tasks
     assert "REFUSED" in result.output
     assert wait_gone(survivors) == [], "forked children outlived the grading"
-    assert [p for p in os.listdir(pids_hierarchy()) if p.startswith("grade-")] == [], "a worker's cgroup was left behind"
+    assert worker_groups_left() == [], "a worker's cgroup was left behind"
+
+
+MEMORY_TREE = '''
+import os, time
+
+# Four processes, each well within the per-process limit, together well over the worker's.
+children = []
+for _ in range(4):
+    holding, held = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = b"\\1" * {each}     # written, not just reserved: it counts
+            os.write(held, b"x")
+            time.sleep(600)
+        finally:
+            os._exit(0)
+    os.close(held)
+    children.append((pid, holding))
+for pid, holding in children:
+    os.read(holding, 1)         # holding its block, or killed (end of file)
+alive = [pid for pid, _ in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+print("ALIVE", len(alive))
+'''
+
+
+@pytest.mark.skipif("memory" not in available(), reason="no cgroup memory hierarchy this user may write to")
+def test_memory_is_limited_for_the_worker_s_whole_process_tree(tmp_path):
+    """RLIMIT_AS bounds each process: four of them could hold four times the limit. The memory cgroup
+    bounds them together; the kernel kills what goes over, and grading goes on."""
+    limits = Limits(**{**FAST.__dict__, "memory_bytes": 3 * 2**29, "cell_seconds": 60})
+    each = 600 * 2**20
+    result = grade(reference_with(tmp_path, "memory_tree", prepend=[MEMORY_TREE.format(each=each)]), limits)
+    assert result.score == MAX_SCORE
+    assert _printed(result, "ALIVE") * each <= limits.memory_bytes
 
 
 def test_a_bounded_thread_bomb_is_cleaned_up(tmp_path, survivors):
