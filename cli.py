@@ -2,25 +2,30 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-EXIT_OK, EXIT_UNDER, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
+if TYPE_CHECKING:
+    from autograder.reports import ReportPaths
+
+EXIT_OK, EXIT_UNDER, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _notebooks(paths: tuple[Path, ...]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.glob("*.ipynb") if p.is_file() or p.is_symlink())
+            inside = sorted(p for p in path.glob("*.ipynb") if p.is_file() or p.is_symlink())
+            if not inside:
+                _fail(f"no notebooks found in {path}")
+            found += inside
         else:
             found.append(path)
-    if not found:
-        raise click.UsageError(f"no notebooks found in {', '.join(map(str, paths))}")
     return found
 
 
@@ -39,7 +44,8 @@ def main() -> None:
     """Grade PyTorch notebook assignments; student code runs in an isolated worker process.
 
     Exit codes: 0 graded; 1 graded but a score is under --fail-under; 2 usage error;
-    3 a submission could not be read (its result, scored 0, is still reported).
+    3 a submission could not be read (its result, scored 0, is still reported);
+    130 interrupted (Ctrl-C): the reports hold what was graded and say they are incomplete.
     """
 
 
@@ -56,6 +62,11 @@ def main() -> None:
 def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: Path | None,
         gradescope_path: Path | None, fail_under: float | None) -> None:
     """Grade notebooks (files, or folders of them) and print a table per submission."""
+    from autograder.reports.destinations import Destination, check_destinations
+
+    with _reporting():  # before anything starts, so a mistyped path costs nothing
+        check_destinations(Destination(option, path) for option, path in
+                           (("--json", json_path), ("--gradescope", gradescope_path)) if path)
     from autograder.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
@@ -63,8 +74,8 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
     from autograder.errors import UsageError
     from autograder.grading import assignment_for, grade_as
     from autograder.reports.terminal import Terminal, submission_view, summary_view
-    from autograder.reports import write_gradescope
-    from autograder.results import write_json_atomic
+    from autograder.reports import incomplete_line, write_gradescope
+    from autograder.results import results_document, write_json_atomic
 
     notebooks = _notebooks(paths)
     if gradescope_path and len(notebooks) > 1:
@@ -76,22 +87,28 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
         targets = [assignment_for(notebook, assignment, known) for notebook in notebooks]
     except UsageError as exc:
         _fail(str(exc))
-    for notebook, target in zip(notebooks, targets):
-        try:
-            result = grade_as(notebook, target)
-        except UsageError as exc:  # the assignment's own tests cannot run
-            _fail(str(exc))
-        out.print(submission_view(result))
-        results.append(result)
+    interrupted = False
+    try:
+        for notebook, target in zip(notebooks, targets):
+            try:
+                result = grade_as(notebook, target)
+            except UsageError as exc:  # the assignment's own tests cannot run
+                _fail(str(exc))
+            out.print(submission_view(result))
+            results.append(result)
+    except KeyboardInterrupt:  # the worker is gone: report what was graded
+        interrupted = True
     if len(results) > 1:
         out.print(summary_view(results))
+    if interrupted:
+        out.line(incomplete_line(results))
     with _reporting():
         if json_path:
-            data = results[0].to_dict() if len(results) == 1 else {"submissions": [r.to_dict() for r in results]}
-            write_json_atomic(json_path, data)
-        if gradescope_path:
+            one = len(results) == 1 and not interrupted
+            write_json_atomic(json_path, results[0].to_dict() if one else results_document(results, interrupted))
+        if gradescope_path and results:
             write_gradescope(results[0], gradescope_path)
-    sys.exit(_exit_code(results, fail_under))
+    sys.exit(EXIT_INTERRUPTED if interrupted else _exit_code(results, fail_under))
 
 
 def _exit_code(results: list, fail_under: float | None) -> int:
@@ -116,7 +133,7 @@ def _reporting() -> Iterator[None]:
 def _report_options(command: Callable) -> Callable:
     for option in reversed([
         click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-                     help='Write {"submissions": [...]} here.'),
+                     help='Write {"submissions": [...], "incomplete": false} here.'),
         click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here."),
         click.option("--gradescope", type=click.Path(file_okay=False, path_type=Path),
                      help="Write one Gradescope results file per submission into this folder."),
@@ -132,21 +149,32 @@ def _report_options(command: Callable) -> Callable:
     return command
 
 
-def _finish(results: list, options: dict) -> None:
+def _report_paths(options: dict) -> ReportPaths:
+    """The reports asked for, checked before anything is graded: one that cannot be written is exit 2."""
+    from autograder.reports import ReportPaths
+
+    paths = ReportPaths(json=options["json_path"], junit=options["junit"], gradescope=options["gradescope"],
+                        csv=options["csv_path"], classroom=options["classroom"], feedback=options["feedback"])
+    with _reporting():
+        paths.check()
+    return paths
+
+
+def _finish(results: list, paths: ReportPaths, fail_under: float | None, incomplete: bool) -> None:
     """Write the reports, print the summary and GitHub annotations, and exit with the documented code."""
     from autograder.reports.terminal import Terminal, summary_view
-    from autograder.reports import ReportPaths, github_annotations, write_reports
+    from autograder.reports import github_annotations, incomplete_line, write_reports
 
     out = Terminal()
     with _reporting():
-        write_reports(results, ReportPaths(json=options["json_path"], junit=options["junit"],
-                                           gradescope=options["gradescope"], csv=options["csv_path"],
-                                           classroom=options["classroom"], feedback=options["feedback"]))
+        write_reports(results, paths, incomplete)
     out.print(summary_view(results))
+    if incomplete:
+        out.line(incomplete_line(results))
     if out.github:
         for line in github_annotations(results):
             out.command(line)
-    sys.exit(_exit_code(results, options["fail_under"]))
+    sys.exit(EXIT_INTERRUPTED if incomplete else _exit_code(results, fail_under))
 
 
 @main.command()
@@ -154,46 +182,57 @@ def _finish(results: list, options: dict) -> None:
 @click.option("--assignment", "-a", help="Grade every notebook as this assignment (default: inferred per notebook).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder holding reference/ and assignments/.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of the class (columns: id, and optionally name, email, lms_id): everyone on it gets a row.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once (default: all cores).")
 @click.option("--shard", default="1/1", show_default=True, help="Grade only shard i of N (for CI matrices).")
 @_report_options
-def batch(folder: Path, assignment: str | None, root: Path, jobs: int | None, shard: str, **options: Any) -> None:
-    """Grade every notebook under FOLDER, in parallel, and write the reports."""
-    from rich.console import Console
-    from rich.progress import Progress
+def batch(folder: Path, assignment: str | None, root: Path, roster: Path | None, jobs: int | None, shard: str,
+          **options: Any) -> None:
+    """Grade every notebook under FOLDER, in parallel, and write the reports.
 
-    from autograder.batch import Shard, default_jobs, find_submissions, grade_many
+    Every student folder, and with --roster everyone on the roster, gets a row: graded, unreadable or missing.
+    """
+    from autograder.assignments import available
+    from autograder.batch import Shard, default_jobs, grade_class
+    from autograder.classlist import class_rows
     from autograder.errors import UsageError
+    from autograder.reports.terminal import Terminal
+    from autograder.roster import read_roster
 
+    paths = _report_paths(options)
     try:
-        paths = Shard.parse(shard).take(find_submissions(folder))
+        students = read_roster(roster) if roster else None
+        rows = Shard.parse(shard).share(class_rows(folder, available(root), students))
     except UsageError as exc:
         _fail(str(exc))
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"grading {len(paths)} submissions", total=len(paths))
+    graded = sum(row.submission is not None for row in rows)
+    with Terminal(stderr=True).progress(graded, lambda result: os.path.relpath(result.submission, folder)) as done:
         try:
-            results = grade_many(paths, assignment, root, jobs or default_jobs(),
-                                 lambda result: progress.advance(task))
+            run = grade_class(rows, assignment, root, jobs or default_jobs(), students, done)
         except UsageError as exc:
             _fail(str(exc))
-    _finish(results, options)
+    _finish(run.results, paths, options["fail_under"], run.incomplete)
 
 
 @main.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--latest", is_flag=True,
+              help="When two files hold a student's result for an assignment, keep the one graded last.")
 @_report_options
-def merge(results: tuple[Path, ...], **options: Any) -> None:
+def merge(results: tuple[Path, ...], latest: bool, **options: Any) -> None:
     """Combine the JSON results of several shards (or runs) into one set of reports."""
-    from autograder.reports import read_results
+    from autograder.errors import UsageError
+    from autograder.merging import merge_results
+    from autograder.reports import read_results_file
 
-    merged = []
-    for path in results:
-        try:
-            merged += read_results(path)
-        except (ValueError, OSError) as exc:
-            _fail(str(exc))
-    merged.sort(key=lambda r: r.submission)
-    _finish(merged, options)
+    paths = _report_paths(options)
+    try:
+        files = [read_results_file(path) for path in results]
+        merged = merge_results(files, latest)
+    except (ValueError, OSError, UsageError) as exc:
+        _fail(str(exc))
+    _finish(merged, paths, options["fail_under"], any(loaded.incomplete for loaded in files))
 
 
 @main.command()

@@ -1,23 +1,27 @@
-"""Grading a class: find the submissions, take this shard's share, grade them on several cores.
+"""Grading a class: take this shard's share of its rows, grade the submissions on several cores.
 
 Each grading process is trusted (it is the parent side of its own workers); results cross back as
 the plain dicts of the JSON report. A submission that cannot be graded becomes an error row and the
-batch goes on.
+batch goes on. Ctrl-C stops the run within seconds and keeps what was graded: the pool's processes
+ignore it, and the process that owns the pool kills them, and with them their workers.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from autograder.classlist import Row, on_roster
 from autograder.errors import GraderError, UsageError
-from autograder.launch import shared_zygote, start_zygote, use_zygote
+from autograder.launch import kill_fresh_workers, shared_zygote, start_zygote, use_zygote
 from autograder.results import SubmissionResult
-
-SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
+from autograder.roster import Student
 
 
 @dataclass(frozen=True)
@@ -37,50 +41,21 @@ class Shard:
             raise UsageError(f"--shard {text}: i must be between 1 and N")
         return cls(index, count)
 
-    def take(self, items: list[Path]) -> list[Path]:
+    def take(self, items: list) -> list:
         """Every count-th item from position index: deterministic for a sorted list."""
         return items[self.index - 1::self.count]
 
-
-def find_submissions(folder: Path) -> list[Path]:
-    """Every notebook under `folder`, sorted: `<student>/<assignment>.ipynb`, nbgrader's
-    `submitted/<student>/<assignment>/*.ipynb`, or a flat folder of notebooks.
-
-    Symbolic links are not followed out of the folder (nor within it): a link named like a notebook,
-    and a linked folder with notebooks in it, are listed themselves, so each is reported as what it
-    is rather than graded as the student's work or silently left out.
-    """
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder")
-    found = []
-    for parent, folders, files in os.walk(folder):   # never descends into linked folders
-        here = Path(parent)
-        folders[:] = [name for name in folders if name not in SKIPPED_FOLDERS]
-        found += [here / name for name in files if name.endswith(".ipynb")]
-        found += [here / name for name in folders
-                  if os.path.islink(here / name) and (name.endswith(".ipynb") or _holds_notebooks(here / name))]
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    def share(self, rows: list[Row]) -> list[Row]:
+        """This shard's students (every count-th, in sorted order) with all their rows: a student is in
+        one shard only, so merged shards never hold the same student twice."""
+        mine = set(self.take(sorted({row.student for row in rows})))
+        return [row for row in rows if row.student in mine]
 
 
-def _holds_notebooks(folder: Path, depth: int = 3, budget: int = 10_000) -> bool:
-    """Whether a notebook lies within `depth` levels of `folder`, looking at no more than `budget`
-    entries and following no further links: enough for every layout find_submissions knows."""
-    pending = [(folder, depth)]
-    while pending and budget > 0:
-        current, left = pending.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    budget -= 1
-                    if entry.name.endswith(".ipynb"):
-                        return True
-                    if left > 1 and entry.name not in SKIPPED_FOLDERS and entry.is_dir(follow_symlinks=False):
-                        pending.append((Path(entry.path), left - 1))
-                    if budget <= 0:
-                        break
-        except OSError:
-            continue
-    return False
+@dataclass(frozen=True)
+class ClassRun:
+    results: list[SubmissionResult]
+    incomplete: bool = False   # Ctrl-C stopped it: only what was graded before
 
 
 def _assignment_hint(path: Path, assignment: str | None, root: Path) -> str | None:
@@ -103,32 +78,99 @@ def grade_one(path: Path, assignment: str | None, root: Path) -> dict:
         return unreadable(path, exc, name or "").to_dict()
 
 
+def _grade_task(task: tuple[int, Path, str | None, Path]) -> tuple[int, dict]:
+    index, *job = task
+    return index, grade_one(*job)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM, from the process that owns the pool: end now. Workers forked by the shared zygote die
+    with this process's connection to it; fresh interpreters are killed here."""
+    kill_fresh_workers()
+    os._exit(128 + signum)
+
+
+def _pool_process(zygote: str | None) -> None:
+    """Set up one of the pool's grading processes: Ctrl-C is for its owner to act on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    use_zygote(zygote)
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Processes started in here begin with Ctrl-C ignored (a terminal sends it to them all), before
+    they could run any of their own code."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def grade_many(paths: list[Path], assignment: str | None, root: Path, jobs: int,
-               progress: Callable[[SubmissionResult], None]) -> list[SubmissionResult]:
-    """Grade every path, `jobs` at a time; results in the order of `paths`. An `assignment` that does
-    not exist is a UsageError before anything is graded."""
+               progress: Callable[[SubmissionResult], None]) -> tuple[dict[int, SubmissionResult], bool]:
+    """Grade every path, `jobs` at a time, calling `progress` as each finishes: the results by position
+    in `paths`, and whether Ctrl-C stopped the run first (then only those finished are there). An
+    `assignment` that does not exist is a UsageError before anything is graded."""
     from autograder.assignments import find_assignment
     from autograder.reports import result_from_dict
 
     if assignment:
         find_assignment(assignment, root)
+    done: dict[int, SubmissionResult] = {}
 
-    def collect(results: Iterator[dict]) -> list[SubmissionResult]:
-        done = []
-        for data in results:
-            done.append(result_from_dict(data))
-            progress(done[-1])
-        return done
+    def record(index: int, data: dict) -> None:
+        done[index] = result_from_dict(data)
+        progress(done[index])
 
-    if jobs <= 1 or len(paths) <= 1:
-        start_zygote()
-        return collect(grade_one(path, assignment, root) for path in paths)
-    context = multiprocessing.get_context("spawn")  # a clean interpreter: nothing inherited from this one
-    # One fork server, started here, serves the whole pool: it warms up while the pool's processes
-    # import, and each extra process costs no second copy of torch's warm state.
-    with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context,
-                             initializer=use_zygote, initargs=(shared_zygote(),)) as pool:
-        return collect(pool.map(grade_one, paths, [assignment] * len(paths), [root] * len(paths)))
+    tasks = [(index, path, assignment, root) for index, path in enumerate(paths)]
+    if not tasks:
+        return done, False
+    try:
+        if jobs <= 1 or len(paths) <= 1:
+            start_zygote()
+            for task in tasks:
+                record(*_grade_task(task))
+            return done, False
+        context = multiprocessing.get_context("spawn")  # a clean interpreter: nothing inherited from this one
+        # One fork server, started here, serves the whole pool: it warms up while the pool's processes
+        # import, and each extra process costs no second copy of torch's warm state.
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context,
+                                   initializer=_pool_process, initargs=(shared_zygote(),))
+        try:
+            with _ctrl_c_ignored():   # the pool starts its processes as tasks are submitted
+                futures = [pool.submit(_grade_task, task) for task in tasks]
+            for future in as_completed(futures):
+                record(*future.result())
+        except BaseException:   # Ctrl-C: the pool's processes are ended now, their workers with them
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in multiprocessing.active_children():
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown()
+    except KeyboardInterrupt:
+        return done, True
+    return done, False
+
+
+def grade_class(rows: list[Row], assignment: str | None, root: Path, jobs: int,
+                roster: Mapping[str, Student] | None,
+                progress: Callable[[SubmissionResult], None]) -> ClassRun:
+    """Every row's result, in the order of `rows`: submissions graded (see grade_many), students with
+    none as missing rows, each marked with its student and, with a roster, their details."""
+    todo = [row.submission for row in rows if row.submission is not None]
+    done, incomplete = grade_many(todo, assignment, root, jobs, progress)
+    results, position = [], 0
+    for row in rows:
+        if row.submission is None:
+            result = row.missing(assignment)
+        else:
+            result, position = done.get(position), position + 1
+        if result is not None:
+            results.append(on_roster(result, row.student, roster))
+    return ClassRun(results, incomplete)
 
 
 def default_jobs() -> int:

@@ -126,8 +126,14 @@ def _grade(gb: Gradebook, submission: SubmittedAssignment, test: str, assignment
     return grade
 
 
+def _add_student(gb: Gradebook, result: SubmissionResult, student: str) -> None:
+    """The student, with the email and LMS id a roster gave (nbgrader's own fields for them)."""
+    details = {"email": result.email, "lms_user_id": result.lms_id}
+    gb.update_or_create_student(student, **{key: value for key, value in details.items() if value})
+
+
 def _record(gb: Gradebook, result: SubmissionResult, student: str) -> None:
-    gb.update_or_create_student(student)
+    _add_student(gb, result, student)
     with gb.db.no_autoflush:    # else SQLAlchemy warns about nbgrader's half-built submission objects
         submission = gb.update_or_create_submission(result.assignment, student)
     for test in result.tests:
@@ -142,12 +148,16 @@ def export_to_gradebook(results: list[SubmissionResult], db_url_or_path: str | P
 
     Creates the assignment, its notebook, grade cells and students as needed; exporting the same results
     again changes nothing. Each submission is committed on its own, so a failed export is finished by
-    running it again.
+    running it again. A missing submission only adds its student: nbgrader counts a student with no
+    submission as missing by itself.
     """
-    chosen = _by_student(results)
+    missing = [r for r in results if r.status == "missing"]
+    chosen = _by_student([r for r in results if r.status != "missing"])
     url = _db_url(db_url_or_path)
     try:
         with _alembic_on_path(), _quiet_nbgrader_log(), Gradebook(url) as gb:
+            for result in missing:
+                _add_student(gb, result, student_of(result))
             for assignment in dict.fromkeys(a for a, _ in chosen):
                 tests = {t.name: t for (a, _), r in chosen.items() if a == assignment for t in r.tests}
                 _define_assignment(gb, assignment, list(tests.values()))

@@ -18,7 +18,7 @@ from autograder.client import Limits
 from autograder.errors import GraderError, NotebookError, UsageError
 from autograder.notebook import read_submission
 from autograder.plugin import GradingPlugin
-from autograder.results import SubmissionResult
+from autograder.results import SubmissionResult, now
 
 _PYTEST_FAILED = {
     pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
@@ -54,7 +54,8 @@ def assignment_for(path: Path, assignment: str | None,
 
 def unreadable(path: Path, error: GraderError, assignment: str = "") -> SubmissionResult:
     """The result of a submission that could not be graded at all: no tests, the reason."""
-    return SubmissionResult(assignment=assignment, submission=str(path), status="unreadable", error=str(error))
+    return SubmissionResult(assignment=assignment, submission=str(path), status="unreadable", error=str(error),
+                            graded_at=now())
 
 
 def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
@@ -76,6 +77,8 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         code = pytest.main(args, plugins=[plugin])
+    if plugin.interrupted:   # pytest caught Ctrl-C and closed the worker: pass it on
+        raise KeyboardInterrupt
     if code in _PYTEST_FAILED:
         raise UsageError(f"the tests in {tests} could not be run (pytest exit code {int(code)}):\n"
                          f"{output.getvalue()[-3000:]}")
@@ -85,7 +88,7 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
         status="unreadable" if plugin.unreadable else "graded",
         error=plugin.unreadable.reason if plugin.unreadable else "",
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",
-        duration=round(time.monotonic() - started, 3),
+        duration=round(time.monotonic() - started, 3), graded_at=now(),
     )
 
 

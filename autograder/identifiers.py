@@ -2,7 +2,8 @@
 paths from.
 
 An assignment name selects code the grader imports (`reference/<name>/test_<name>.py`), so it must be a
-plain identifier and one of the assignments the instructor has. Report file names are made from who
+plain identifier and one of the assignments the instructor has. A student id on a roster names the
+student's folder and report files, so it must be a name a file can have unchanged. Report file names are made from who
 the student is and what the assignment is, read from submission paths and metadata: they become
 bounded names of a few safe characters, distinct for distinct submissions, and every report path built
 from them is checked to stay inside its folder.
@@ -18,6 +19,7 @@ from pathlib import Path
 from autograder.errors import ReportError
 
 ASSIGNMENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")   # its own file_stem: reports are named by it
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")   # what report files and folders are called
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_STEM = 64
@@ -27,6 +29,12 @@ _DIGEST = 8
 def is_assignment_name(name: object) -> bool:
     """A well-formed assignment name: lower-case ASCII letters, digits and `_`, starting with a letter."""
     return isinstance(name, str) and ASSIGNMENT_NAME.fullmatch(name) is not None
+
+
+def is_student_id(text: object) -> bool:
+    """A well-formed student id: ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit,
+    at most 64 characters (a folder name that is also its own report file name)."""
+    return isinstance(text, str) and STUDENT_ID.fullmatch(text) is not None
 
 
 def known_assignment(name: object, known: Iterable[str]) -> str | None:

@@ -56,16 +56,33 @@ class WorkerProcess:
         raise NotImplementedError
 
 
+_fresh_pids: set[int] = set()   # fresh interpreters running now: nothing else ends them if this process goes
+
+
+def kill_fresh_workers() -> None:
+    """Kill every fresh-interpreter worker of this process at once (it is being stopped). Workers forked
+    by a zygote need nothing: the zygote kills them when this process's connection to it closes."""
+    for pid in list(_fresh_pids):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class _FreshProcess(WorkerProcess):
     def __init__(self, cwd: Path, env: dict[str, str], output_fd: int) -> None:
         self._popen = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=output_fd, cwd=cwd, env=env, start_new_session=True, close_fds=True)
         self.pid = self._popen.pid
+        _fresh_pids.add(self.pid)
         self.request_fd, self.answer_fd = self._popen.stdin.fileno(), self._popen.stdout.fileno()
 
     def running(self) -> bool:
-        return self._popen.poll() is None
+        if self._popen.poll() is None:
+            return True
+        _fresh_pids.discard(self.pid)   # reaped: its number may be another process's soon
+        return False
 
     def kill(self) -> int | None:
         if self._popen.poll() is None:
@@ -74,6 +91,7 @@ class _FreshProcess(WorkerProcess):
             except ProcessLookupError:
                 pass
         code = self._popen.wait()
+        _fresh_pids.discard(self.pid)
         self._popen.stdin.close()
         self._popen.stdout.close()
         return code

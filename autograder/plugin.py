@@ -114,6 +114,7 @@ class GradingPlugin:
         self._durations: dict[str, float] = {}
         self.session: SubmissionSession | None = None
         self.unreadable: NotebookError | None = None
+        self.interrupted = False
 
     def _session_for(self, item: pytest.Item) -> SubmissionSession:
         if self.session is None:
@@ -171,6 +172,10 @@ class GradingPlugin:
             name=item.name, score=points if status == "passed" else 0.0, max_score=points, status=status,
             message=message, visibility="visible" if item.get_closest_marker("public") else "after_published",
         )
+
+    def pytest_keyboard_interrupt(self) -> None:
+        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void."""
+        self.interrupted = True
 
     def pytest_sessionfinish(self) -> None:
         if self.session is not None:

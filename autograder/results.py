@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from autograder import bounds
 from autograder.errors import ReportError
 
 STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
+SUBMISSION_STATUSES = ("graded", "unreadable", "missing")
 
 
 @dataclass
@@ -35,16 +37,23 @@ class SubmissionResult:
     assignment: str
     submission: str
     tests: list[TestResult] = field(default_factory=list)
-    status: str = "graded"        # or "unreadable": the notebook could not be graded at all
-    error: str = ""               # why, when unreadable
+    status: str = "graded"        # "unreadable": could not be graded at all; "missing": nothing handed in
+    error: str = ""               # why, when unreadable or missing
     cell_errors: list[dict[str, str]] = field(default_factory=list)
     output: str = ""              # what the submission printed, truncated
     duration: float = 0.0
     cell_errors_omitted: int = 0  # failing cells past bounds.CELL_ERRORS, counted but not listed
+    student: str = ""             # whose, by the class folder's layout; "" when only the path can tell
+    name: str = ""                # the student's name, email and LMS id, from the roster
+    email: str = ""
+    lms_id: str = ""
+    on_roster: bool | None = None  # None: graded without a roster
+    graded_at: str = ""           # when the grader made this result (ISO 8601, UTC); "" in older results
 
     def __post_init__(self) -> None:
         """Every field a submission controls is cut to its limit in `bounds`, whoever builds the result."""
         self.assignment = bounds.clip(self.assignment, bounds.NAME_CHARS)
+        self.student = bounds.clip(self.student, bounds.NAME_CHARS)
         self.error = bounds.clip(self.error, bounds.ERROR_CHARS)
         self.output = bounds.clip(self.output, bounds.OUTPUT_CHARS)
         kept = self.cell_errors[:bounds.CELL_ERRORS]
@@ -65,6 +74,27 @@ class SubmissionResult:
         return data
 
 
+def now() -> str:
+    """The time a result is made, as `graded_at` records it: `grade merge --latest` compares these."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def results_document(results: list[SubmissionResult], incomplete: bool = False) -> dict[str, Any]:
+    """The JSON of several results: `incomplete` says a run was interrupted and holds only what it graded."""
+    return {"submissions": [r.to_dict() for r in results], "incomplete": incomplete}
+
+
+def _new_file(folder: Path, name: str) -> tuple[int, str]:
+    """A new file beside `name`, created with the mode the user's umask gives (as `open` would), not
+    mkstemp's 0600: reports are read by others (a web server, a TA, the CI uploader)."""
+    while True:
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename, so no reader sees half a file.
 
@@ -73,7 +103,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _new_file(path.parent, path.name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as f:
                 f.write(text)

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.errors import GraderError, UsageError
 from autograder.gradebook import export_to_gradebook
@@ -124,6 +124,21 @@ def test_gradebook_made_by_nbgrader_before_any_grade_cells(gradebook):
     with open_gradebook(gradebook) as gb:
         assert gb.find_submission("mlp", "alice").score == alice().score
         assert gb.find_student("alice").first_name == "Alice"
+
+
+def test_a_missing_submission_adds_only_its_student_with_the_rosters_details(gradebook):
+    dave = SubmissionResult("", "", status="missing", error="no submission found for dave", student="dave",
+                            email="dave@example.edu", lms_id="1004", on_roster=True)
+    roster_alice = SubmissionResult("mlp", "subs/alice/mlp.ipynb", alice().tests, student="alice",
+                                    email="alice@example.edu", on_roster=True)
+    export_to_gradebook([roster_alice, dave], gradebook)
+    with open_gradebook(gradebook) as gb:
+        assert (gb.find_student("dave").email, gb.find_student("dave").lms_user_id) == ("dave@example.edu", "1004")
+        assert gb.find_student("alice").email == "alice@example.edu"
+        assert [a.name for a in gb.assignments] == ["mlp"]
+        assert gb.find_submission("mlp", "alice").score == alice().score
+        with pytest.raises(MissingEntry):
+            gb.find_submission("mlp", "dave")
 
 
 def test_two_submissions_of_one_student_are_refused(gradebook):

@@ -46,6 +46,11 @@ def unreadable() -> SubmissionResult:
                Outcome("test_secret_case", 0, 5, "error", reason, visibility="after_published")])
 
 
+def missing() -> SubmissionResult:
+    return SubmissionResult("mlp", "", status="missing", error="no submission found for dave", student="dave",
+                            name="Dave Bowman", on_roster=True, graded_at="2025-01-10T09:00:00+00:00")
+
+
 def perfect() -> SubmissionResult:
     return SubmissionResult("mlp", "subs/carol/mlp.ipynb", [Outcome("test_forward", 2, 2, "passed"),
                                                             Outcome("test_hidden_ok", 4, 4, "passed",
@@ -66,7 +71,8 @@ def test_junit_has_one_suite_per_submission_with_counts_and_points(tmp_path):
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("9", "4", "3")
     alice, bob = root.findall("testsuite")
     assert alice.get("name") == "subs/alice/mlp.ipynb" and alice.get("time") == "1.234"
-    assert (alice.get("tests"), alice.get("failures"), alice.get("errors"), alice.get("skipped")) == ("7", "4", "1", "0")
+    counts = (alice.get("tests"), alice.get("failures"), alice.get("errors"), alice.get("skipped"))
+    assert counts == ("7", "4", "1", "0")
     cases = {c.get("name"): c for c in alice.findall("testcase")}
     assert {c.get("classname") for c in cases.values()} == {"mlp.alice"}
     assert cases["test_forward"].find("failure") is None and cases["test_forward"].get("time") == "0.500"
@@ -136,14 +142,15 @@ def test_csv_gradebook(tmp_path):
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert reader.fieldnames == ["assignment", "submission", "student", "score", "max_score", "status",
-                                 "test_forward", "test_backward", "test_train", "test_predict", "test_init",
-                                 "test_hidden_ok", "test_secret_case", "test_extra"]
+    assert reader.fieldnames == ["assignment", "submission", "student", "name", "email", "lms_id", "score",
+                                 "max_score", "status", "note", "test_forward", "test_backward", "test_train",
+                                 "test_predict", "test_init", "test_hidden_ok", "test_secret_case", "test_extra"]
     alice, bob, dave = rows
     assert (alice["student"], alice["score"], alice["max_score"], alice["status"]) == ("alice", "6", "18", "graded")
     assert (alice["test_forward"], alice["test_backward"], alice["test_hidden_ok"], alice["test_extra"]) == \
         ("2", "0", "4", "")
     assert (bob["student"], bob["status"], bob["score"], bob["test_train"]) == ("bob", "unreadable", "0", "")
+    assert bob["note"] == "subs/bob/mlp.ipynb: is not valid JSON" and alice["note"] == ""
     assert (dave["test_extra"], dave["score"]) == ("1.5", "1.5")
 
 
@@ -167,8 +174,9 @@ def test_markdown_summary_table_and_failures():
     text = markdown_summary([graded(), unreadable(), weird])
     rows = table_rows(text)
     assert len(rows) == 4      # header + one per submission
-    assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows)
-    assert "| 6/18 | graded |" in rows[1] and "| 0/7 | unreadable |" in rows[2]
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 7 for row in rows)
+    assert "| 6/18 | graded |  |" in rows[1]
+    assert "| 0/7 | unreadable | subs/bob/mlp.ipynb: is not valid JSON |" in rows[2]
     assert text.count("<details>") == text.count("</details>") == 2   # the perfect submission has none
     assert "test\\_backward" in text and "test\\_train" in text and "test\\_predict" in text
     assert "test\\_forward" not in text.split("<details>", 1)[1].split("</details>")[0]   # passed: not listed
@@ -185,7 +193,7 @@ def test_markdown_summary_is_cut_at_whole_blocks():
     cut = markdown_summary(many, limit=20_000)
     assert len(cut.encode()) <= 20_000 and cut.rstrip().endswith("has every result.")
     assert cut.count("<details>") == cut.count("</details>")
-    assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in table_rows(cut))
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 7 for row in table_rows(cut))
 
 
 def test_markdown_summary_default_cap_is_one_mebibyte():
@@ -331,8 +339,41 @@ def test_student_of(submission, student):
 # ----------------------------------------------------------------------------- reading JSON back
 
 def test_result_round_trips_through_json():
-    for result in (graded(), unreadable(), perfect()):
+    for result in (graded(), unreadable(), perfect(), missing(), replace(perfect(), on_roster=False)):
         assert result_from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_every_format_shows_a_missing_submission_for_what_it_is(tmp_path):
+    rows = [perfect(), missing(), replace(graded(), student="erin", on_roster=False)]
+    text = markdown_summary(rows)
+    assert "| dave |  | mlp | 0/0 | missing | no submission found for dave |" in text
+    assert "| erin | subs/alice/mlp.ipynb | mlp | 6/18 | graded | not on the roster |" in text
+    assert "<summary>dave: no submission</summary>" in text
+    props, message = parse_annotation(github_annotations([missing()])[0])
+    assert props == {"file": "dave", "title": "no submission"} and message == "no submission found for dave"
+    assert classroom_result([perfect(), missing()])["status"] == "fail"
+    assert "Nothing was graded" in feedback_markdown(missing()) and "Nothing was graded" in feedback_html(missing())
+    assert gradescope_result(missing())["tests"] == []
+    assert "no submission found" in gradescope_result(missing())["output"]
+    write_junit(rows, tmp_path / "junit.xml")
+    suite = ET.parse(tmp_path / "junit.xml").getroot().findall("testsuite")[1]
+    assert (suite.get("name"), suite.get("tests"), suite.get("skipped")) == ("dave", "1", "1")
+
+
+def test_the_terminal_shows_a_missing_submission(capsys):
+    from autograder.reports.terminal import Terminal, submission_view, summary_view
+
+    Terminal().print(submission_view(missing()))
+    Terminal().print(summary_view([missing(), replace(perfect(), on_roster=False)]))
+    printed = capsys.readouterr().out
+    assert "nothing to grade" in printed and "no submission found for dave" in printed
+    assert "not on the roster" in printed
+
+
+def test_markdown_summary_says_when_a_run_is_incomplete():
+    text = markdown_summary([perfect()], incomplete=True)
+    assert text.index("Incomplete: grading was interrupted") < text.index("| student |")
+    assert "Incomplete" not in markdown_summary([perfect()])
 
 
 def test_read_results_accepts_both_shapes_the_cli_writes(tmp_path):
@@ -366,6 +407,10 @@ def broken(change):
     (lambda d: d["tests"][3].pop("name"), r"result.tests\[3\]: missing field\(s\) 'name'"),
     (lambda d: d["cell_errors"].append(["x"]), r"result.cell_errors\[1\]: expected an object of strings"),
     (lambda d: d.update(score=99), "result.score: 99 does not match its tests"),
+    (lambda d: d.update(status="missing"), "result.tests: a missing submission has no tests"),
+    (lambda d: d.update(on_roster="yes"), "result.on_roster: expected true, false or null"),
+    (lambda d: d.update(graded_at="2025-01-10 09:00"), "result.graded_at: '2025-01-10 09:00' is not an ISO 8601"),
+    (lambda d: d.update(student=["alice"]), "result.student: expected str"),
 ])
 def test_result_from_dict_names_what_is_wrong(change, complaint):
     with pytest.raises(ValueError, match=complaint):

@@ -33,13 +33,13 @@ def classroom_result(results: list[SubmissionResult]) -> dict[str, Any]:
     """The result a GitHub Classroom runner reports (autograding-grading-reporter sums the tests' scores).
 
     Students read it in the workflow log, so hidden tests appear as one "hidden tests" entry.
-    Test names are prefixed with the submission when there are several.
+    Test names are prefixed with the submission when there are several. A missing submission fails.
     """
     many = len(results) > 1
     tests = [t for r in results for t in _classroom_tests(r, f"{r.submission}: " if many else "")]
     if any(r.status == "unreadable" for r in results):
         status = "error"
-    elif any(t.status != "passed" for r in results for t in r.tests):
+    elif any(r.status == "missing" for r in results) or any(t.status != "passed" for r in results for t in r.tests):
         status = "fail"
     else:
         status = "pass"

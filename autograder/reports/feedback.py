@@ -21,6 +21,8 @@ def feedback_markdown(result: SubmissionResult) -> str:
     lines = [f"# Feedback: {markdown_text(result.assignment)}\n", f"**{score_line(result)}**\n"]
     if result.status == "unreadable":
         lines.append(f"Your notebook could not be graded, so every test scores 0: {markdown_text(result.error)}\n")
+    elif result.status == "missing":
+        lines.append(f"Nothing was graded, so the score is 0: {markdown_text(result.error)}\n")
     lines += [f"- {markdown_text(line)}\n" for line in cell_error_lines(result)]
     visible = visible_tests(result)
     if visible:
@@ -47,6 +49,8 @@ def feedback_html(result: SubmissionResult) -> str:
     body = [f"<h1>{title}</h1>", f"<p><strong>{score_line(result)}</strong></p>"]
     if result.status == "unreadable":
         body.append(f"<p>Your notebook could not be graded, so every test scores 0: {html_text(result.error)}</p>")
+    elif result.status == "missing":
+        body.append(f"<p>Nothing was graded, so the score is 0: {html_text(result.error)}</p>")
     errors = cell_error_lines(result)
     if errors:
         body.append("<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in errors) + "</ul>")

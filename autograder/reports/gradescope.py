@@ -12,6 +12,8 @@ def _summary_text(result: SubmissionResult) -> str:
     if result.status == "unreadable":
         return (f"This notebook could not be graded: {result.error}\n"
                 "Every test scores 0. Fix the notebook and submit it again.")
+    if result.status == "missing":
+        return f"Nothing was graded: {result.error}\nThe score is 0. Submit the notebook to be graded."
     passed = sum(t.status == "passed" for t in result.tests)
     headline = (f"{result.assignment}: {points(result.score)}/{points(result.max_score)} points, "
                 f"{passed} of {len(result.tests)} tests passed.")

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autograder.results import STATUSES, SubmissionResult, TestResult
+from autograder.results import STATUSES, SUBMISSION_STATUSES, SubmissionResult, TestResult
 
 VISIBILITIES = ("visible", "after_published")
 
@@ -15,11 +17,16 @@ _TEST_SCHEMA: dict[str, type] = {"name": str, "score": float, "max_score": float
                                  "message": str, "visibility": str, "duration": float}
 _RESULT_SCHEMA: dict[str, type] = {"assignment": str, "submission": str, "tests": list, "status": str,
                                    "error": str, "cell_errors": list, "output": str, "duration": float,
-                                   "cell_errors_omitted": int}
+                                   "cell_errors_omitted": int, "student": str, "name": str, "email": str,
+                                   "lms_id": str, "on_roster": bool, "graded_at": str}
 _DERIVED = ("score", "max_score")   # written by to_dict, recomputed from the tests
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
+    if kind is bool:   # true, false, or null for "not asked"
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true, false or null, got {value!r:.80}")
+        return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{where}: expected a finite number, got {value!r:.80}")
@@ -76,7 +83,11 @@ def result_from_dict(data: Any) -> SubmissionResult:
     fields["cell_errors"] = [_cell_error(e, f"result.cell_errors[{i}]")
                              for i, e in enumerate(fields.get("cell_errors", []))]
     result = SubmissionResult(**fields)
-    _one_of(result.status, ("graded", "unreadable"), "result.status")
+    _one_of(result.status, SUBMISSION_STATUSES, "result.status")
+    if result.status == "missing" and result.tests:
+        raise ValueError("result.tests: a missing submission has no tests")
+    if result.graded_at:
+        graded_at(result, "result.graded_at")
     for key in _DERIVED:
         if key in data and not math.isclose(_typed(data[key], float, f"result.{key}"), getattr(result, key),
                                             abs_tol=1e-9):
@@ -84,15 +95,42 @@ def result_from_dict(data: Any) -> SubmissionResult:
     return result
 
 
-def read_results(path: Path) -> list[SubmissionResult]:
-    """Results from a JSON file `grade run --json` wrote: one result, or {"submissions": [...]}."""
+def graded_at(result: SubmissionResult, where: str = "graded_at") -> datetime:
+    """When a result was made, as a time that compares with others: an ISO 8601 time with its time zone."""
+    try:
+        when = datetime.fromisoformat(result.graded_at)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ValueError(f"{where}: {result.graded_at!r:.80} is not an ISO 8601 time with a time zone")
+    return when
+
+
+@dataclass(frozen=True)
+class ResultsFile:
+    path: Path
+    results: list[SubmissionResult]
+    incomplete: bool   # written by a run that was interrupted
+
+
+def read_results_file(path: Path) -> ResultsFile:
+    """A JSON file `grade run --json` or a batch wrote: one result, or {"submissions": [...], "incomplete": ...}."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        items = data["submissions"] if isinstance(data, dict) and "submissions" in data else [data]
+        several = isinstance(data, dict) and "submissions" in data
+        items = data["submissions"] if several else [data]
         if not isinstance(items, list):
             raise ValueError("'submissions' is not a list")
-        return [result_from_dict(item) for item in items]
+        incomplete = data.get("incomplete", False) if several else False
+        if not isinstance(incomplete, bool):
+            raise ValueError(f"'incomplete': expected true or false, got {incomplete!r:.80}")
+        return ResultsFile(Path(path), [result_from_dict(item) for item in items], incomplete)
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc
     except RecursionError:
         raise ValueError(f"{path}: nested too deeply") from None
+
+
+def read_results(path: Path) -> list[SubmissionResult]:
+    """The results in a JSON file (see read_results_file)."""
+    return read_results_file(path).results

@@ -70,12 +70,15 @@ def hidden_line(result: SubmissionResult) -> str:
 
 
 def student_of(result: SubmissionResult) -> str:
-    """The student a submission belongs to, read from the folder layouts graders use.
+    """The student a submission belongs to: as the batch found it in the class folder, else read from
+    the folder layouts graders use.
 
     nbgrader's `{submitted,autograded,feedback}/<student>/<assignment>/<any>.ipynb` -> the student folder;
     `<student>/<assignment>/<assignment>.ipynb` -> the grandparent; `<student>/<assignment>.ipynb` -> the
     parent; anything else (`<student>.ipynb`, also inside a per-assignment folder) -> the file stem.
     """
+    if result.student:
+        return result.student
     path = PurePath(result.submission)
     folders = path.parent.parts
     if len(folders) >= 3 and folders[-3] in NBGRADER_STEPS:
@@ -85,6 +88,21 @@ def student_of(result: SubmissionResult) -> str:
             return folders[-2]
         return folders[-1]
     return path.stem
+
+
+def note(result: SubmissionResult) -> str:
+    """What a row of a class table says beside its score: why it could not be graded or what is
+    missing (first line), and whether its student is not on the roster."""
+    notes = [first_line(result.error)] if result.status != "graded" and result.error else []
+    if result.on_roster is False:
+        notes.append("not on the roster")
+    return "; ".join(notes)
+
+
+def incomplete_line(results: list[SubmissionResult]) -> str:
+    """The line every class-wide report shows when Ctrl-C stopped the run."""
+    return (f"Incomplete: grading was interrupted; these reports hold the {len(results)} result(s) "
+            "made before it stopped.")
 
 
 def html_text(text: str) -> str:

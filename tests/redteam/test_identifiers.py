@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from autograder.assignments import available, find_assignment, infer_assignment
-from autograder.batch import find_submissions
+from autograder.classlist import find_submissions
 from autograder.errors import NotebookError, ReportError, UsageError
 from autograder.identifiers import SAFE_NAME, file_stem, inside, is_assignment_name, unique_stems
 from autograder.notebook import SYMLINK, read_submission
@@ -267,7 +267,8 @@ def test_results_json_python_cannot_read_is_a_usage_error_naming_the_file(tmp_pa
 def test_nan_and_infinity_which_jupyter_may_write_are_read_as_null(tmp_path):
     path = tmp_path / "mlp.ipynb"
     path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": NaN, "y": -Infinity}, "cells": '
-                    '[{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": null}]}')
+                    '[{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], '
+                    '"execution_count": null}]}')
     assert read_submission(path).metadata == {"x": None, "y": None}
 
 
