@@ -159,21 +159,17 @@ def _finish(results: list, options: dict) -> None:
 @_report_options
 def batch(folder: Path, assignment: str | None, root: Path, jobs: int | None, shard: str, **options: Any) -> None:
     """Grade every notebook under FOLDER, in parallel, and write the reports."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from autograder.batch import Shard, default_jobs, find_submissions, grade_many
     from autograder.errors import UsageError
+    from autograder.reports.terminal import Terminal
 
     try:
         paths = Shard.parse(shard).take(find_submissions(folder))
     except UsageError as exc:
         _fail(str(exc))
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"grading {len(paths)} submissions", total=len(paths))
+    with Terminal(stderr=True).progress(f"grading {len(paths)} submissions", len(paths)) as advance:
         try:
-            results = grade_many(paths, assignment, root, jobs or default_jobs(),
-                                 lambda result: progress.advance(task))
+            results = grade_many(paths, assignment, root, jobs or default_jobs(), lambda result: advance())
         except UsageError as exc:
             _fail(str(exc))
     _finish(results, options)

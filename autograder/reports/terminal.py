@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -88,6 +89,13 @@ class Terminal:
         """Plain text, which may hold submission text: it is made inert here, and not wrapped."""
         with self._fence():
             self.console.print(Text(spelled(text)), soft_wrap=True)
+
+    @contextlib.contextmanager
+    def progress(self, description: str, total: int) -> Iterator[Callable[[], None]]:
+        """A progress bar, gone when the work is done; the callable it gives advances it by one."""
+        with self._fence(), Progress(console=self.console, transient=True) as bar:
+            task = bar.add_task(terminal_text(description), total=total)
+            yield lambda: bar.advance(task)
 
     def command(self, line: str) -> None:
         """One of the grader's own workflow commands (an annotation), printed where GitHub acts on it."""
