@@ -207,7 +207,8 @@ def batch(folder: Path, assignment: str | None, root: Path, roster: Path | None,
     except UsageError as exc:
         _fail(str(exc))
     graded = sum(row.submission is not None for row in rows)
-    with Terminal(stderr=True).progress(graded, lambda result: os.path.relpath(result.submission, folder)) as done:
+    with Terminal(stderr=True).progress(f"grading {graded} submissions", graded,
+                                        lambda result: os.path.relpath(result.submission, folder)) as done:
         try:
             run = grade_class(rows, assignment, root, jobs or default_jobs(), students, done)
         except UsageError as exc:
@@ -328,3 +329,64 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
             Terminal().line(str(folder))
     except UsageError as exc:
         _fail(str(exc))
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding reference/.")
+@click.option("--only", metavar="PATTERN", help="Only the mutants whose id matches this glob, e.g. 'training:*'.")
+@click.option("--list", "list_only", is_flag=True, help="Print the mutants' ids and changes; grade nothing.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every mutant and its outcome as JSON here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a readable report (summary, survivors' diffs) here.")
+def audit(assignment: str, root: Path, only: str | None, list_only: bool, json_path: Path | None,
+          markdown_path: Path | None) -> None:
+    """Mutation analysis of ASSIGNMENT's tests: plant one small mistake at a time in the reference's
+    solution regions, grade each mutant, and show the mistakes no test catches.
+
+    Exit codes: 0 every mutant is killed or declared equivalent; 1 some survived; 2 usage error.
+    """
+    from autograder.assignments import find_assignment
+    from autograder.audit.equivalents import read_equivalents, stale_declarations
+    from autograder.audit.mutants import mutants_of, select
+    from autograder.audit.report import audit_dict, audit_markdown, audit_view, listing
+    from autograder.errors import UsageError
+    from autograder.reports.terminal import Terminal
+
+    out = Terminal()
+    try:
+        target = find_assignment(assignment, root, ("reference",))
+        found = mutants_of(target.notebook)
+        chosen = select(found, only)
+        declared = read_equivalents(target.directory)
+    except UsageError as exc:
+        _fail(str(exc))
+    if list_only:
+        for line in listing(chosen, declared):
+            out.line(line)
+        return
+    from autograder.launch import start_zygote
+
+    start_zygote()  # it warms up while this process imports pytest and torch
+    from autograder.audit.run import run_audit
+    from autograder.results import write_json_atomic, write_text_atomic
+
+    stale = stale_declarations(declared, {m.id for m in found})
+    with Terminal(stderr=True).progress(f"grading {len(chosen)} mutants of {target.name}", len(chosen),
+                                        lambda graded: Path(graded.submission).stem) as done:
+        try:
+            result = run_audit(target, root, chosen, declared, stale, done)
+        except UsageError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            out.line("interrupted: no audit report written")
+            sys.exit(EXIT_INTERRUPTED)
+    out.print(audit_view(result))
+    with _reporting():
+        if json_path:
+            write_json_atomic(json_path, audit_dict(result))
+        if markdown_path:
+            write_text_atomic(markdown_path, audit_markdown(result))
+    sys.exit(EXIT_UNDER if result.survivors else EXIT_OK)  # survivors fail the audit, as --fail-under does

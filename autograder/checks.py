@@ -7,6 +7,7 @@ computes), the message names it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,31 @@ from autograder.remote import RemoteObject
 
 class CheckFailed(AssertionError):
     """A check found the submission's answer wrong; the message is shown to the student."""
+
+
+# A diagnosis: what the checks below add when they recognise the mistake (tests write the same words).
+_DIAGNOSES = ("likely mistake:", "(same sizes in a different order", "(transposed:")
+# What the checks below say when they cannot tell the mistake, and what a bare `assert` says: only what differs.
+_REPORTS = tuple(re.compile(pattern) for pattern in (
+    r": expected a torch\.Tensor, got ", r": expected shape \(.*\), got \(", r": expected dtype \S+, got ",
+    r": \d+ of \d+ values differ from the expected result", r": relative error \S+ is above the \S+ allowed",
+    r" is \S+; at least \S+ is needed", r"\.state_dict\(\) did not return a dict of tensors",
+    r" has \d+ parameter/buffer tensors, expected \d+", r": parameter .* has shape \(.*\), expected \(",
+    r"\Aassert ", r"\Aan assertion failed\Z",
+))
+
+
+def names_a_mistake(message: str) -> bool:
+    """Whether a failure message names the mistake rather than only reporting a difference.
+
+    It does when it holds a diagnosis (a `mistakes=` variant, a flipped sign, a transpose, a constant
+    factor, swapped dimensions) or when a test wrote it itself; a check's bare report ("3 of 45 values
+    differ ...", "expected shape ..., got ...") or a bare `assert` names nothing.
+    """
+    lowered = message.lower()
+    if any(diagnosis in lowered for diagnosis in _DIAGNOSES):
+        return True
+    return not any(report.search(message) for report in _REPORTS)
 
 
 # Relative error in the CS231n sense: < 1e-7 is good, > 1e-2 is wrong.

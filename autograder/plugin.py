@@ -25,6 +25,7 @@ MARKERS = (
     "public: the test ships to students and runs in `grade check`",
     "time_limit(seconds): the per-request time limit for this test's calls into the submission",
 )
+CRASHED = "your code crashed the worker"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,7 +91,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, WorkerTimeout):
         return "timed_out", f"timed out: {exc}"
     if isinstance(exc, WorkerDied):
-        return "error", f"your code crashed the worker: {exc}"
+        return "error", f"{CRASHED}: {exc}"
     if isinstance(exc, NotebookError):
         return "error", f"the notebook could not be graded: {exc.reason}"
     if isinstance(exc, GraderError):

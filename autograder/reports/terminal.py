@@ -98,10 +98,10 @@ class Terminal:
         self.github = os.environ.get("GITHUB_ACTIONS") == "true"
 
     @contextlib.contextmanager
-    def progress(self, total: int,
+    def progress(self, description: str, total: int,
                  name: Callable[[SubmissionResult], str]) -> Iterator[Callable[[SubmissionResult], None]]:
-        """A callback for each finished submission: on a terminal it moves a live bar, elsewhere it
-        prints a progress_line (with `name` of the submission), which a CI log keeps."""
+        """A callback for each finished submission: on a terminal it moves a live bar, gone when the work
+        is done; elsewhere it prints a progress_line (with `name` of the submission), which a CI log keeps."""
         if not self.console.is_terminal:
             done = 0
 
@@ -112,8 +112,8 @@ class Terminal:
 
             yield log
             return
-        with Progress(console=self.console, transient=True) as bar:
-            task = bar.add_task(f"grading {total} submissions", total=total)
+        with self._fence(), Progress(console=self.console, transient=True) as bar:
+            task = bar.add_task(terminal_text(description), total=total)
             yield lambda result: bar.advance(task)
 
     def print(self, view: RenderableType) -> None:
