@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import signal
 import time
 from collections.abc import Iterator
 
 PREFIX = "grade-"
+_SERVER_FOLDER = re.compile(r"grade-[0-9a-f]{16}")  # PREFIX and 8 random bytes: what Owner makes, nothing else
 # what each controller's limit is written to, in cgroup v1 and v2
 LIMIT_FILES = {"pids": ("pids.max", "pids.max"), "memory": ("memory.limit_in_bytes", "memory.max")}
 
@@ -121,11 +123,17 @@ def _subgroups(folder: str) -> list[str]:
         return []
 
 
+def is_server_folder(name: str) -> bool:
+    """Whether `name` is a fork server's folder as Owner names them: any other folder (another program's,
+    or another version's) is never judged, however it is named."""
+    return _SERVER_FOLDER.fullmatch(name) is not None
+
+
 def remove_stale(hierarchy: str) -> None:
     """Remove the folders of fork servers that are gone (killed, not closed): those whose lock is free."""
     with _locked(hierarchy):
         for entry in os.scandir(hierarchy):
-            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+            if not is_server_folder(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
                 with _locked(entry.path, blocking=False):

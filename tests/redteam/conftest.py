@@ -250,5 +250,5 @@ def warm_grader(tmp_path_factory):
 def worker_groups_left() -> list[str]:
     """Workers' cgroups still there, in any grader's folder: each is removed when its worker is reaped."""
     return [entry.path for controller, (hierarchy, _) in cgroups.hierarchies().items()
-            for owner in os.scandir(hierarchy) if owner.name.startswith(cgroups.PREFIX) and owner.is_dir()
+            for owner in os.scandir(hierarchy) if cgroups.is_server_folder(owner.name) and owner.is_dir()
             for entry in os.scandir(owner.path) if entry.is_dir()]

@@ -128,3 +128,24 @@ def test_a_grader_removes_only_the_groups_of_graders_that_are_gone_whatever_thei
         with contextlib.suppress(ProcessLookupError):
             os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
+
+
+@pytest.mark.skipif(not cgroups.available(), reason="no cgroup hierarchy this user may write to")
+def test_a_grader_never_touches_folders_it_does_not_name_itself_even_unlocked():
+    """Another program's cgroup, or an older grader's (named `grade-<pid>-<n>`, with no lock), is not
+    this grader's to judge: it stays, and so does what runs in it."""
+    other = subprocess.Popen(["sleep", "600"])
+    folders = [os.path.join(hierarchy, f"grade-{other.pid}-1") for hierarchy, _ in cgroups.hierarchies().values()]
+    try:
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, "cgroup.procs"), "w") as f:
+                f.write(str(other.pid))
+        cgroups.Owner().release()
+        assert all(os.path.isdir(folder) for folder in folders) and other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
