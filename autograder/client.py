@@ -109,7 +109,10 @@ class WorkerClient:
         if code is None:
             return "the worker process ended"
         if code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:   # real-time signals but the first and last have no name
+                name = f"signal {-code}"
             hint = {"SIGKILL": " (often: out of memory)", "SIGXCPU": " (CPU time limit)",
                     "SIGXFSZ": " (file size limit)", "SIGSEGV": " (crashed)"}.get(name, "")
             return f"the worker process was killed by {name}{hint}"

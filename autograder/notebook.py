@@ -116,7 +116,7 @@ def _parse(path: Path, data: bytes) -> Notebook:
         raise NotebookError(path, f"uses notebook format {shown(major)}; open and save it in a current Jupyter "
                                   "to convert it to format 4")
     if major > 4:
-        raise NotebookError(path, f"uses notebook format {major}, newer than this grader understands (4)")
+        raise NotebookError(path, f"uses notebook format {shown(major)}, newer than this grader understands (4)")
     cells = _list(path, raw, "cells")
     if len(cells) > MAX_CELLS:
         raise NotebookError(path, f"has {len(cells)} cells, over the limit of {MAX_CELLS}")

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import copy
+import json
+import struct
 from pathlib import Path
 
 import nbformat
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +41,26 @@ def notebook_variant(reference: Path, target: Path, *, replace: dict[str, str] |
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     return target
+
+
+# ------------------------------------------------------------------ wire messages, as a worker could write them
+
+def framed(body, buffers: list[bytes]) -> bytes:
+    """One wire message: its length, a JSON header naming `buffers` by length, then the buffers."""
+    header = json.dumps({"body": body, "buffers": [len(b) for b in buffers]}).encode()
+    return struct.pack(">I", len(header)) + header + b"".join(buffers)
+
+
+# JSON trees in the wire's shapes: plain values and tagged objects of every tag, well-formed or not.
+json_scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+tags = st.sampled_from(["tuple", "dict", "tensor", "ndarray", "handle", "float", "other"])
+json_value = st.recursive(json_scalar | st.builds(lambda tag: {"$": tag}, tags), lambda inner: (
+    st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["$", "items", "dtype", "shape", "buffer", "id", "type", "value"]), inner,
+                      max_size=5)
+    | st.fixed_dictionaries({"$": tags, "dtype": inner | st.sampled_from(["float32", "int64"]),
+                             "shape": st.lists(st.integers(-1, 2**64) | inner, max_size=17), "buffer": inner})
+), max_leaves=30)
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from autograder.reports.terminal import Terminal, submission_view, summary_view
 from autograder.reports.text import html_text, markdown_text, spelled
 from autograder.results import SubmissionResult
 from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
+from conftest import framed, json_value
 
 # C0 but tab and new line, DEL, C1, bidirectional controls, line separators, surrogates, U+FFFE/U+FFFF
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
@@ -254,11 +255,6 @@ def read_raw(data: bytes):
         os.close(r)
 
 
-def framed(body, buffers: list[bytes]) -> bytes:
-    header = json.dumps({"body": body, "buffers": [len(b) for b in buffers]}).encode()
-    return struct.pack(">I", len(header)) + header + b"".join(buffers)
-
-
 @FEW
 @given(st.binary(max_size=2000))
 @example(b"\x00\x00\x00\x05[1,2]")
@@ -267,17 +263,6 @@ def test_arbitrary_bytes_are_a_value_or_a_protocol_error(data):
         read_raw(data)
     except (wire.WireError, wire.ChannelClosed):
         pass
-
-
-json_scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-tags = st.sampled_from(["tuple", "dict", "tensor", "ndarray", "handle", "float", "other"])
-json_value = st.recursive(json_scalar | st.builds(lambda tag: {"$": tag}, tags), lambda inner: (
-    st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["$", "items", "dtype", "shape", "buffer", "id", "type", "value"]), inner,
-                      max_size=5)
-    | st.fixed_dictionaries({"$": tags, "dtype": inner | st.sampled_from(["float32", "int64"]),
-                             "shape": st.lists(st.integers(-1, 2**64) | inner, max_size=17), "buffer": inner})
-), max_leaves=30)
 
 
 @FEW

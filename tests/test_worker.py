@@ -1,5 +1,6 @@
 """The worker process, for real: isolation, limits, and how its failures are reported."""
 import os
+import signal
 import time
 
 import pytest
@@ -240,6 +241,19 @@ def test_fresh_interpreter_workers_serve_the_same_requests_without_the_sandbox(m
     finally:
         client.cleanup()
     assert not client.alive
+
+
+def test_a_worker_killed_by_a_signal_without_a_name_is_reported_dead_by_its_number(monkeypatch):
+    """Outside the sandbox (here a fresh interpreter) a worker can die of a real-time signal, which
+    signal.Signals has no name for: its death is still reported, by number, not as the grader's error."""
+    monkeypatch.setenv("GRADE_FRESH_WORKERS", "1")
+    number = signal.SIGRTMIN + 6
+    client = WorkerClient(Limits(start_seconds=60, cell_seconds=10, request_seconds=10), Budget(90))
+    try:
+        with pytest.raises(WorkerDied, match=f"the worker process was killed by signal {number}$"):
+            run(client, f"import os, signal\nsignal.signal({number}, signal.SIG_DFL)\nos.kill(os.getpid(), {number})")
+    finally:
+        client.cleanup()
 
 
 def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(tmp_path):

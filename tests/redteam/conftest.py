@@ -14,9 +14,11 @@ Processes an attack starts are found afterwards by a name unique to the test tha
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -24,16 +26,20 @@ import sys
 import tempfile
 import textwrap
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 
 from autograder import cgroups
 from autograder.client import Limits
 from autograder.grading import grade_notebook
+from autograder.identifiers import SAFE_NAME
 from autograder.results import STATUSES, SubmissionResult
+from cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference" / "mlp" / "mlp.ipynb"
@@ -43,6 +49,8 @@ FAST = Limits(request_seconds=5, cell_seconds=3, submission_seconds=60)
 ATTACKED_CELL = "softmax-cross-entropy"
 N_TESTS, MAX_SCORE = 14, 100
 MAX_MESSAGE = 20_000
+# Names of Python's own exceptions: in a verdict about a notebook they mean the grader tripped over it.
+PYTHON_INTERNALS = re.compile(r"\b(AttributeError|TypeError|KeyError|ValueError|IndexError|RecursionError)\b")
 
 
 def _project_conftest():
@@ -56,6 +64,7 @@ def _project_conftest():
 _project = _project_conftest()
 notebook_variant = _project.notebook_variant
 strip_solution_markers = _project.strip_solution_markers
+framed, json_value = _project.framed, _project.json_value
 
 
 # ------------------------------------------------------------------------------ building attacks
@@ -87,6 +96,28 @@ def stub_with(tmp_path: Path, name: str, *, prepend: list[str] = (), replace: di
     """The untouched stub (every test 0) plus an attack."""
     return notebook_variant(STUB, tmp_path / f"{name}.ipynb", replace={k: _code(v) for k, v in (replace or {}).items()},
                             prepend=[_code(p) for p in prepend])
+
+
+# The protocol's answer pipe, found from inside the worker, for attacks that write their own answers.
+FIND_ANSWER_PIPE = '''
+import os, stat
+
+
+def answer_pipe():
+    """The protocol's answer pipe: the one write-only FIFO among this process's descriptors."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                flags = int(info.read().split("flags:")[1].split()[0], 8)
+        except (OSError, ValueError, IndexError):
+            continue
+        if flags & os.O_ACCMODE == os.O_WRONLY:
+            return fd
+    raise RuntimeError("no answer pipe found")
+'''
 
 
 # ----------------------------------------------------------------------------------------- grading
@@ -211,6 +242,91 @@ def survivors():
 
 
 # ----------------------------------------------------------------------------------- the real CLI
+
+# Every report `grade batch` and `grade merge` write, as arguments: each file name is put under a folder.
+REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--classroom", "classroom.json",
+           "--gradescope", "gradescope", "--feedback", "feedback")
+HANG_SECONDS = 120   # a run that takes longer has hung: a hang detector, not a timing requirement
+# Not watched in the project: the virtual environment, git's files and caches Python and tools write.
+UNWATCHED = {".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis"}
+
+
+def report_args(out: Path) -> list[object]:
+    return [out / a if not a.startswith("--") else a for a in REPORTS]
+
+
+def invoke(*args: object):
+    """`grade ARGS` through Click's runner, in this process; exceptions are caught and left in the result."""
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+def no_traceback(run) -> None:
+    assert run.exception is None or isinstance(run.exception, SystemExit), repr(run.exception)
+    assert "Traceback" not in run.output, run.output[-3000:]
+
+
+def loaded_from(folder: Path) -> list[str]:
+    """Modules this process imported from `folder`: the grader imports test files in-process."""
+    return [name for name, module in list(sys.modules.items())
+            if isinstance(getattr(module, "__file__", None), str) and Path(module.__file__).is_relative_to(folder)]
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if not p.is_dir()}
+
+
+def file_states(folder: Path) -> dict[Path, tuple[int, int, int]]:
+    """Every file and link under `folder` (not following links) with its type, size and modification time."""
+    states = {}
+    for parent, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in UNWATCHED]
+        for name in files + [name for name in folders if os.path.islink(os.path.join(parent, name))]:
+            path = Path(parent, name)
+            with contextlib.suppress(FileNotFoundError):
+                info = os.lstat(path)
+                states[path] = (info.st_mode, info.st_size, info.st_mtime_ns)
+    return states
+
+
+@contextlib.contextmanager
+def writes_only_to(*allowed: Path, watched: tuple[Path, ...] = ()) -> Iterator[None]:
+    """The block creates, changes or removes nothing in the project or in `watched` but under `allowed`,
+    and ends within HANG_SECONDS."""
+    folders = (ROOT, *(Path(folder).absolute() for folder in watched))
+    allowed = tuple(Path(folder).absolute() for folder in allowed)
+    before = {path: state for folder in folders for path, state in file_states(folder).items()}
+    started = time.monotonic()
+    yield
+    elapsed = time.monotonic() - started
+    after = {path: state for folder in folders for path, state in file_states(folder).items()}
+    touched = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    elsewhere = sorted(str(p) for p in touched if not any(p.is_relative_to(folder) for folder in allowed))
+    assert not elsewhere, f"written outside the report and temporary folders: {elsewhere[:20]}"
+    assert elapsed < HANG_SECONDS, f"the run took {elapsed:.0f} s: it hung"
+
+
+def check_reports(out: Path, count: int) -> None:
+    """Every report of REPORTS written under `out` and valid (JSON loads, JUnit XML and the CSV parse), one
+    Gradescope file and one feedback page per submission, and nothing but reports in the report folder."""
+    data = json.loads((out / "all.json").read_text())
+    assert len(data["submissions"]) == count
+    json.loads((out / "classroom.json").read_text())
+    junit = ET.fromstring((out / "junit.xml").read_bytes())
+    assert junit.tag in ("testsuites", "testsuite"), junit.tag
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert len(rows) == 1 + count and all(len(row) == len(rows[0]) for row in rows), rows[:3]
+    gradescope = list((out / "gradescope").iterdir())
+    assert len(gradescope) == count and all(SAFE_NAME.fullmatch(p.name) for p in gradescope)
+    for path in gradescope:
+        json.loads(path.read_text())
+    feedback = list((out / "feedback").rglob("*.md"))
+    assert len(feedback) == count and len(list((out / "feedback").rglob("*.html"))) == count
+    for path in feedback:
+        assert path.parent.parent == out / "feedback" and SAFE_NAME.fullmatch(path.parent.name)
+    assert {p.name for p in out.iterdir()} == {"all.json", "classroom.json", "junit.xml", "grades.csv", "gradescope",
+                                               "feedback"}, sorted(p.name for p in out.iterdir())
+
 
 def grade_command() -> list[str]:
     script = Path(sys.executable).with_name("grade")

@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from autograder import bounds
 from cli import main
 
-from .conftest import ROOT, reference_with, stub_with
-from .test_wire_attacks import FIND_ANSWER_PIPE
+from .conftest import FIND_ANSWER_PIPE, ROOT, reference_with, stub_with
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 EVIL = "<script>alert(1)</script> \\x9b31m\\x9d8;;x\\x9c\\x1b]0;PWNED-{where}\\x07\\u202e\\r::error::PWNED"

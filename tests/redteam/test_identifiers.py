@@ -15,12 +15,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,13 +29,12 @@ from autograder.identifiers import SAFE_NAME, file_stem, inside, is_assignment_n
 from autograder.notebook import SYMLINK, read_submission
 from autograder.reports.files import feedback_names, gradescope_names
 from autograder.results import SubmissionResult, write_text_atomic
-from cli import main
 
-from .conftest import REFERENCE, ROOT, STUB
+from .conftest import (
+    REFERENCE, ROOT, STUB, check_reports, files_under, invoke, loaded_from, no_traceback, report_args, writes_only_to,
+)
 
 KNOWN = available(ROOT)
-REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--classroom", "classroom.json",
-           "--gradescope", "gradescope", "--feedback", "feedback")
 FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 MANY = settings(max_examples=400, deadline=None)
 
@@ -67,48 +64,12 @@ file_names = (hostile
                       and not s.endswith(".ipynb")))
 
 
-def invoke(*args: object) -> object:
-    return CliRunner().invoke(main, [*map(str, args)])
-
-
-def no_traceback(run) -> None:
-    assert run.exception is None or isinstance(run.exception, SystemExit), repr(run.exception)
-    assert "Traceback" not in run.output, run.output[-3000:]
-
-
-def loaded_from(folder: Path) -> list[str]:
-    """Modules this process imported from `folder`: the grader imports test files in-process."""
-    return [name for name, module in list(sys.modules.items())
-            if isinstance(getattr(module, "__file__", None), str) and Path(module.__file__).is_relative_to(folder)]
-
-
-def files_under(folder: Path) -> set[Path]:
-    return {p for p in folder.rglob("*") if not p.is_dir()}
-
-
 def with_metadata(source: Path, target: Path, assignment: object) -> Path:
     nb = json.loads(source.read_text())
     nb["metadata"]["autograder"] = {"assignment": assignment}
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(nb))
     return target
-
-
-def check_reports(out: Path, count: int) -> None:
-    """Every report written, valid, one Gradescope file and one feedback page per submission, and
-    nothing but reports in the report folder."""
-    data = json.loads((out / "all.json").read_text())
-    assert len(data["submissions"]) == count
-    json.loads((out / "classroom.json").read_text())
-    assert (out / "junit.xml").read_text().startswith("<?xml")
-    gradescope = list((out / "gradescope").iterdir())
-    assert len(gradescope) == count and all(SAFE_NAME.fullmatch(p.name) for p in gradescope)
-    for path in gradescope:
-        json.loads(path.read_text())
-    feedback = list((out / "feedback").rglob("*.md"))
-    assert len(feedback) == count and len(list((out / "feedback").rglob("*.html"))) == count
-    for path in feedback:
-        assert path.parent.parent == out / "feedback" and SAFE_NAME.fullmatch(path.parent.name)
 
 
 # ------------------------------------------------------------- an assignment name that climbs out
@@ -146,8 +107,7 @@ def test_an_assignment_name_that_climbs_out_of_reference_runs_nothing_of_the_stu
     assert run.exit_code == 2 and "unknown assignment" in run.output and "mlp" in run.output
 
     out = tmp_path / "reports"
-    run = invoke("batch", classroom, "--root", ROOT, "-j", "1", *[out / a if not a.startswith("--") else a
-                                                                    for a in REPORTS])
+    run = invoke("batch", classroom, "--root", ROOT, "-j", "1", *report_args(out))
     no_traceback(run)
     assert run.exit_code == 3, run.output[-2000:]
     rows = {Path(s["submission"]).relative_to(classroom).as_posix(): s
@@ -193,8 +153,7 @@ def test_a_submission_that_is_a_symbolic_link_is_reported_not_graded(tmp_path):
             read_submission(path)
 
     out = tmp_path / "reports"
-    run = invoke("batch", classroom, "--root", ROOT, "-j", "1", *[out / a if not a.startswith("--") else a
-                                                                    for a in REPORTS])
+    run = invoke("batch", classroom, "--root", ROOT, "-j", "1", *report_args(out))
     no_traceback(run)
     assert run.exit_code == 3, run.output[-2000:]
     rows = {Path(s["submission"]).relative_to(classroom).as_posix(): s
@@ -400,14 +359,12 @@ def test_a_batch_of_hostile_names_writes_every_report_and_nothing_elsewhere(tmp_
         (named / f"{name}.ipynb").write_text("{ not json")
         (named / name).mkdir()
         (named / name / "mlp.ipynb").write_text("{ not json")
-    before = files_under(base)
-    run = invoke("batch", classroom, "--root", ROOT, "-j", "1",
-                 *[out / a if not a.startswith("--") else a for a in REPORTS])
+    with writes_only_to(out, watched=(base,)):
+        run = invoke("batch", classroom, "--root", ROOT, "-j", "1", *report_args(out))
     no_traceback(run)
     count = 1 + len(declared) + 2 * len(names)
     assert run.exit_code == 3, run.output[-2000:]
     check_reports(out, count)
-    assert {p for p in files_under(base) if not p.is_relative_to(out)} == before, "a report was written elsewhere"
     assert loaded_from(base) == []
 
 
@@ -423,7 +380,7 @@ def test_merging_results_with_hostile_names_writes_every_report_inside_its_folde
         SubmissionResult(assignment, submission, status="unreadable", error="x").to_dict()
         for submission, assignment in entries]}))
     out = base / "reports"
-    run = invoke("merge", results, *[out / a if not a.startswith("--") else a for a in REPORTS])
+    run = invoke("merge", results, *report_args(out))
     no_traceback(run)
     assert run.exit_code == 3, run.output[-2000:]
     check_reports(out, len(entries))

@@ -1,26 +1,6 @@
 """Attacks on the protocol itself: the worker writes its own bytes to the private answer pipe (found
 through /proc/self/fd), or names its objects so that their handles break the wire's rules."""
-from .conftest import expect_softmax, grade, reference_with, stub_with
-
-FIND_ANSWER_PIPE = '''
-import os, stat
-
-
-def answer_pipe():
-    """The protocol's answer pipe: the one write-only FIFO among this process's descriptors."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        try:
-            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-                continue
-            with open(f"/proc/self/fdinfo/{fd}") as info:
-                flags = int(info.read().split("flags:")[1].split()[0], 8)
-        except (OSError, ValueError, IndexError):
-            continue
-        if flags & os.O_ACCMODE == os.O_WRONLY:
-            return fd
-    raise RuntimeError("no answer pipe found")
-'''
+from .conftest import FIND_ANSWER_PIPE, expect_softmax, grade, reference_with, stub_with
 
 GARBAGE = FIND_ANSWER_PIPE + '''
 _correct = softmax
