@@ -34,7 +34,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from autograder import cgroups
+from autograder import cgroups, launch
 from autograder.client import Limits
 from autograder.grading import grade_notebook
 from autograder.identifiers import SAFE_NAME
@@ -364,7 +364,15 @@ def warm_grader(tmp_path_factory):
 
 
 def worker_groups_left() -> list[str]:
-    """Workers' cgroups still there, in any grader's folder: each is removed when its worker is reaped."""
-    return [entry.path for controller, (hierarchy, _) in cgroups.hierarchies().items()
-            for owner in os.scandir(hierarchy) if cgroups.is_server_folder(owner.name) and owner.is_dir()
-            for entry in os.scandir(owner.path) if entry.is_dir()]
+    """Workers' cgroups still there in this process's fork server's folders (each is removed when its
+    worker is reaped). Other graders may be running on the machine: their groups are not counted. The
+    server's folders are the cgroup folders it holds open (locked)."""
+    server = launch._zygote._popen.pid
+    folders = set()
+    for fd in os.listdir(f"/proc/{server}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{server}/fd/{fd}")
+            if cgroups.is_server_folder(os.path.basename(target)):
+                folders.add(target)
+    assert folders, "the fork server holds no cgroup folder"
+    return [entry.path for folder in folders for entry in os.scandir(folder) if entry.is_dir()]
