@@ -558,6 +558,8 @@ def test_train_returns_the_mean_loss_of_each_epoch(student):
         checks.assert_close(losses, _replay_train(ours, X, y), f"the epoch losses train returns (Adam, lr={TRAIN_LR}, "
                             f"batch_size={TRAIN_BATCH}, {TRAIN_SAMPLES} samples)", rtol=1e-6, atol=1e-9, mistakes={
             "Adam runs with its default learning rate: pass lr=lr": _replay_train(ours, X, y, lr=1e-3),
+            "the learning rate is fixed at train's default, 0.01: pass lr=lr to Adam":
+                _replay_train(ours, X, y, lr=1e-2),
             f"batch_size is ignored: the epochs ran in batches of {TRAIN_SAMPLES} or more":
                 _replay_train(ours, X, y, batch_size=TRAIN_SAMPLES),
             "each epoch's loss is the sum of its batch losses, not their mean": _replay_train(ours, X, y, reduce="sum"),
