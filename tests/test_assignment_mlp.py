@@ -8,13 +8,17 @@ ALL_TESTS = {
     "test_linear_forward": 5, "test_mse_loss": 5, "test_mse_gradients_match_finite_differences": 10,
     "test_gradient_step": 5, "test_collapse_linear": 5, "test_activations": 5,
     "test_activation_derivatives_match_autograd": 5, "test_softmax": 5, "test_cross_entropy": 5,
-    "test_mlp_shapes": 10, "test_mlp_matches_reference": 10, "test_train_step_updates_like_sgd": 10,
-    "test_predict_uses_eval_mode": 5, "test_digits_accuracy": 15,
+    "test_mlp_shapes": 10, "test_mlp_matches_reference": 10, "test_train_step_updates_like_sgd": 6,
+    "test_train_step_returns_the_loss_as_a_float": 2, "test_train_step_switches_to_training_mode": 2,
+    "test_train_returns_the_mean_loss_of_each_epoch": 3, "test_train_shuffles_with_its_seeded_generator": 2,
+    "test_predict_uses_eval_mode": 5, "test_digits_accuracy": 10,
 }
 
 # sample -> {failing test: words its message must contain}
 EXPECTED = {
     "correct_functional.ipynb": {},
+    "correct_loops.ipynb": {},
+    "correct_vectorised.ipynb": {},
     "mistake_gradient_sign.ipynb": {"test_mse_gradients_match_finite_differences": "sign is flipped"},
     "mistake_missing_zero_grad.ipynb": {"test_train_step_updates_like_sgd": "zero_grad",
                                         "test_digits_accuracy": "held-out accuracy"},
@@ -25,6 +29,18 @@ EXPECTED = {
     "mistake_swapped_in_out.ipynb": {"test_mlp_shapes": "in_features and out_features swapped",
                                      "test_mlp_matches_reference": "in_features and out_features swapped",
                                      "test_digits_accuracy": "mat1 and mat2 shapes"},
+    "mistake_mlp_layers_from_input.ipynb": {"test_mlp_shapes": "does not take the size the layer before it gives",
+                                            "test_mlp_matches_reference": "Its linear layers map 13 -> 11, 13 -> 7"},
+    "mistake_relu_grad_at_zero.ipynb": {"test_activation_derivatives_match_autograd": "relu_grad(0) is 0"},
+    "mistake_sigmoid_exponent_sign.ipynb": {"test_activations": "the sign of the exponent is lost"},
+    "mistake_train_step_returns_tensor.ipynb": {
+        "test_train_step_returns_the_loss_as_a_float": "Python float (got a tensor)"},
+    "mistake_train_step_without_train_mode.ipynb": {"test_train_step_switches_to_training_mode": "model.train()"},
+    "mistake_train_fixed_lr.ipynb": {"test_train_returns_the_mean_loss_of_each_epoch": "pass lr=lr to Adam"},
+    "mistake_epoch_loss_sum.ipynb": {
+        "test_train_returns_the_mean_loss_of_each_epoch": "the sum of its batch losses, not their mean"},
+    "mistake_shuffle_without_generator.ipynb": {
+        "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
 }
 
 

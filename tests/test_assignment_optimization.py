@@ -6,11 +6,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.grading import grade_notebook
 from autograder.results import SubmissionResult
-from conftest import ROOT, notebook_variant
+from conftest import ROOT, notebook_variant, strip_solution_markers
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
                             graded, sample_names)
 
@@ -37,6 +38,8 @@ RACE = "test_adam_beats_momentum_beats_sgd"
 # The race fails as a consequence of some mistakes; its message reports the held-out losses.
 EXPECTED: dict[str, dict[str, str]] = {
     "correct_alternative": {},
+    "correct_copy_updates": {},
+    "correct_shared_base": {},
     "mistake_adam_missing_bias_correction": {
         **dict.fromkeys(ADAM_STEPS, "missing bias correction"),
     },
@@ -46,6 +49,20 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "mistake_adam_eps_inside_sqrt": {
         **dict.fromkeys(ADAM_STEPS, "eps inside the square root"),
+    },
+    "mistake_adam_step_counter_from_one": {
+        **dict.fromkeys(ADAM_STEPS, "step counter one ahead: the first update uses t = 2"),
+    },
+    "mistake_adam_averages_not_kept": {
+        **dict.fromkeys(ADAM_STEPS, "m and v are not kept from one step to the next"),
+        RACE: "the adam model should reach",
+    },
+    "mistake_adam_m_without_weight": {
+        **dict.fromkeys(ADAM_STEPS, "the new gradient enters m without its weight"),
+    },
+    "mistake_momentum_velocity_not_stored": {
+        "test_momentum_matches_torch_sgd_with_momentum": "is the new velocity stored in self.state[p]",
+        RACE: "the momentum model should reach",
     },
     "mistake_momentum_velocity_wrong_order": {
         "test_momentum_matches_torch_sgd_with_momentum": "velocity updated in the wrong order",
@@ -100,7 +117,8 @@ def cells(**sources: str) -> dict[str, str]:
     return {grade_id.replace("_", "-"): textwrap.dedent(source).strip() + "\n" for grade_id, source in sources.items()}
 
 
-TORCH_ALIASES = cells(sgd="SGD = torch.optim.SGD", momentum="Momentum = torch.optim.SGD", adam="Adam = torch.optim.Adam")
+TORCH_ALIASES = cells(sgd="SGD = torch.optim.SGD", momentum="Momentum = torch.optim.SGD",
+                      adam="Adam = torch.optim.Adam")
 TORCH_SUBCLASSES = cells(
     sgd="""
         class SGD(torch.optim.SGD):
@@ -249,3 +267,15 @@ def test_stub_whose_race_is_run_by_torch_optim_scores_zero(cheat):
     result = cheat("stub_race_on_torch_optim", STUB, COMPARE_WITH_TORCH_OPTIM)
     assert (result.score, result.max_score) == (0, 100)
     assert {t.name: t.status for t in result.tests} == dict.fromkeys(POINTS, "not_implemented")
+
+
+def test_nan_from_a_negative_v_is_not_blamed_on_the_step_counter(cheat):
+    """A counter starting at 0 and a v that goes negative both make every value NaN at the first step; only the
+    counter makes 0 / 0 where a gradient is 0, and only it is named."""
+    adam = next(strip_solution_markers(cell.source) for cell in nbformat.read(REFERENCE, as_version=4).cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == "adam")
+    wrong = "v = beta2 * state[\"v\"] - (1 - beta2) * g * g"
+    result = cheat("adam_v_negative", REFERENCE, {"adam": adam.replace(wrong.replace(" - (1", " + (1"), wrong)})
+    assert_loses_exactly(result, POINTS, {**dict.fromkeys(ADAM_STEPS, "square root of a negative number"),
+                                          RACE: "the adam model should reach"})
+    assert not any("step counter" in t.message for t in result.tests)

@@ -63,10 +63,24 @@ VELOCITY_ORDER = ("velocity updated in the wrong order: the step used the old ve
                   "v ← μ·v + g, then step with the new one, θ ← θ − lr·v")
 VELOCITY_AVERAGED = ("the velocity is an average, v ← μ·v + (1 − μ)·g; torch's momentum adds the whole "
                      "gradient, v ← μ·v + g")
-MOMENTUM_IGNORED = "the momentum is ignored: this is plain gradient descent"
+MOMENTUM_IGNORED = ("the momentum is ignored: this is plain gradient descent (is the new velocity stored in "
+                    "self.state[p] for the next step?)")
 STEP_FROM_ZERO = ("step counter starting at 0: the first update must use t = 1 (increment the count before "
                   "using it); with t = 0 the bias correction 1 − β^0 is 0 and divides by zero")
 EPS_INSIDE_SQRT = "eps inside the square root: the denominator is √v̂ + ε, not √(v̂ + ε)"
+STEP_FROM_TWO = ("step counter one ahead: the first update uses t = 2; start the count at 0 and increment it "
+                 "before using it, so that the first update uses t = 1")
+EPS_SUBTRACTED = "eps is subtracted: the denominator is √v̂ + ε, not √v̂ − ε"
+AVERAGES_NOT_KEPT = ("m and v are not kept from one step to the next: store the new ones in self.state[p], or "
+                     "every step starts them from 0 again")
+M_UNWEIGHTED = "the new gradient enters m without its weight: m ← β1·m + (1 − β1)·g, not β1·m + g"
+V_UNWEIGHTED = "the new squared gradient enters v without its weight: v ← β2·v + (1 − β2)·g², not β2·v + g²"
+NAN_IN_STEP = "{name}: {count} of {numel} values are NaN or infinite: {cause}"
+NAN_CAUSES = {"SGD": "the update divides by zero",
+              "Momentum": "the update divides by zero (the velocity starts at 0: nothing may divide by it)",
+              "Adam": "the update divides by zero, or takes the square root of a negative number. m and v start "
+                      "at 0, and nothing may divide by them; v, an average of squared gradients, is never negative, "
+                      "and neither is the bias correction 1 − β2^t for t ≥ 1"}
 
 
 def no_bias_correction(betas):
@@ -106,15 +120,18 @@ def adam_trajectory(start, gradients, lr, betas, eps, mistake):
     params = [p.clone() for p in start]
     m, v = [torch.zeros_like(p) for p in start], [torch.zeros_like(p) for p in start]
     for step, grads in enumerate(gradients, start=1):
-        t = step - 1 if mistake == STEP_FROM_ZERO else step
+        t = {STEP_FROM_ZERO: step - 1, STEP_FROM_TWO: step + 1}.get(mistake, step)
         for i, g in enumerate(grads):
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            if mistake == AVERAGES_NOT_KEPT:
+                m[i], v[i] = torch.zeros_like(g), torch.zeros_like(g)
+            m[i] = beta1 * m[i] + (1 if mistake == M_UNWEIGHTED else 1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 if mistake == V_UNWEIGHTED else 1 - beta2) * g * g
             if mistake == no_bias_correction(betas):
                 m_hat, v_hat = m[i], v[i]
             else:
                 m_hat, v_hat = m[i] / (1 - beta1 ** t), v[i] / (1 - beta2 ** t)
-            denominator = (v_hat + eps).sqrt() if mistake == EPS_INSIDE_SQRT else v_hat.sqrt() + eps
+            denominator = {EPS_INSIDE_SQRT: (v_hat + eps).sqrt(),
+                           EPS_SUBTRACTED: v_hat.sqrt() - eps}.get(mistake, v_hat.sqrt() + eps)
             params[i] = params[i] - lr * m_hat / denominator
         trajectory.append([p.clone() for p in params])
     return trajectory
@@ -231,6 +248,30 @@ def drive(student, class_name, hyperparameters, start, gradients):
     return trajectory, None
 
 
+FACTORS = {"SGD": "the step is lr·g", "Momentum": "v ← μ·v + g, then the step is lr·v",
+           "Adam": "the weights 1 − β1 and 1 − β2 of the new gradient, the bias corrections 1 − β^t, the step lr·m̂"}
+
+
+def step_scale(step, expected_step):
+    """k when `step` is k times `expected_step` (k not 1), one factor for every element, else None."""
+    step, expected_step = step.double(), expected_step.double()
+    if step.shape != expected_step.shape or not expected_step.abs().max() > 0 or not torch.isfinite(step).all():
+        return None
+    k = float((step * expected_step).sum() / (expected_step * expected_step).sum())
+    if abs(k - 1) < 1e-3 or abs(k) < 1e-6:
+        return None
+    return k if torch.allclose(step, k * expected_step, rtol=1e-2, atol=1e-12) else None
+
+
+def nan_from_zero_over_zero(student, class_name, hyperparameters, start, gradients):
+    """Whether one step of student.<class_name> makes NaN where the gradient is 0, as a step counter starting
+    at 0 does (m / (1 − β1^0) is 0 / 0 there); the square root of a negative v leaves those entries alone."""
+    gradients = [g.clone() for g in gradients]
+    gradients[0][0] = 0.0
+    trajectory, failure = drive(student, class_name, hyperparameters, start, [gradients])
+    return failure is not None or bool(torch.isnan(trajectory[0][0][0]).all())
+
+
 def check_against_torch(student, class_name, torch_class, hyperparameters, start, gradients, wrong):
     """Build student.<class_name> on `start` in the worker, step it with `gradients` and compare every step;
     then check that it is the student's own optimizer.
@@ -242,10 +283,32 @@ def check_against_torch(student, class_name, torch_class, hyperparameters, start
     if failure is None and all(torch.equal(a, b) for a, b in zip(trajectory[-1], start)):
         raise CheckFailed(NEVER_MOVED.format(name=class_name))
     for t, got in enumerate(trajectory, start=1):
+        before, expected_before = (start, start) if t == 1 else (trajectory[t - 2], expected[t - 2])
         for i, value in enumerate(got):
-            assert_step_matches(value, expected[t - 1][i],
-                                f"{class_name}: parameter {i} {SHAPES[i]} after step {t}",
-                                {mistake: path[t - 1][i] for mistake, path in wrong.items()})
+            name = f"{class_name}: parameter {i} {SHAPES[i]} after step {t}"
+            try:
+                assert_step_matches(value, expected[t - 1][i], name,
+                                    {mistake: path[t - 1][i] for mistake, path in wrong.items()})
+            except CheckFailed as mismatch:
+                message = str(mismatch)
+                counter_blamed = STEP_FROM_ZERO in message and " are NaN" in message
+                if isinstance(value, torch.Tensor) and not torch.isfinite(value).all() and (
+                        not checks.names_a_mistake(message) or counter_blamed
+                        and not nan_from_zero_over_zero(student, class_name, hyperparameters, start, gradients[0])):
+                    raise CheckFailed(NAN_IN_STEP.format(name=name, count=int((~torch.isfinite(value)).sum()),
+                                                         numel=value.numel(), cause=NAN_CAUSES[class_name])
+                                      ) from None
+                scale = None if checks.names_a_mistake(message) else step_scale(
+                    value - before[i], expected[t - 1][i] - expected_before[i])
+                if scale is None:
+                    raise
+                if abs(scale + 1) < 1e-3:
+                    mistake = "the step goes the opposite way, uphill: a sign in the update is flipped"
+                else:
+                    direction = "the same direction" if scale > 0 else "the opposite direction, uphill"
+                    mistake = (f"the step is {scale:.4g} times torch.optim's, in {direction}: a constant factor in "
+                               f"the update is off")
+                raise CheckFailed(f"{name}: likely mistake: {mistake} ({FACTORS[class_name]})") from None
     if failure is not None:
         t, error = failure
         if error.type_name == "ZeroDivisionError" and t == 1 and STEP_FROM_ZERO in wrong:
@@ -281,7 +344,8 @@ def adam_mistakes(start, gradients, hyper):
     betas = hyper.get("betas", (0.9, 0.999))
     full = {"lr": hyper["lr"], "betas": betas, "eps": hyper.get("eps", 1e-8)}
     return {mistake: adam_trajectory(start, gradients, **full, mistake=mistake)
-            for mistake in (no_bias_correction(betas), STEP_FROM_ZERO, EPS_INSIDE_SQRT)}
+            for mistake in (no_bias_correction(betas), STEP_FROM_ZERO, EPS_INSIDE_SQRT, STEP_FROM_TWO,
+                            EPS_SUBTRACTED, M_UNWEIGHTED, V_UNWEIGHTED, AVERAGES_NOT_KEPT)}
 
 
 @pytest.mark.points(15)
