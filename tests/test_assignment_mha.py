@@ -26,6 +26,8 @@ POINTS = {
 # sample -> (tests it fails, a phrase every one of those failures must contain)
 EXPECTED = {
     "correct_einsum": ((), ""),
+    "correct_head_loop": ((), ""),
+    "correct_modulelist_functional": ((), ""),
     "mistake_missing_scaling": (
         ("test_attention_matches_pytorch", "test_attention_mask_matches_pytorch", "test_module_matches_reference",
          "test_module_matches_nn_multihead_attention", "test_module_mask", "test_one_head_is_plain_attention"),
