@@ -21,6 +21,8 @@ DROPOUT_AT_EVAL = "dropout left active at evaluation"
 # sample -> {failing test: words its message must contain}
 EXPECTED = {
     "correct_unfold_modulelist.ipynb": {},
+    "correct_shift_and_add_sequential.ipynb": {},
+    "correct_strided_functional_dropout.ipynb": {},
     "mistake_wrong_padding.ipynb": {
         "test_cnn_shapes_8x8_kernel5": "wrong padding",
         "test_cnn_shapes_12x12_kernel5": "wrong padding",
