@@ -5,15 +5,17 @@ from sample_grading import (assert_loses_exactly, assert_reference_scores_full_m
                             graded, sample_names)
 
 ALL_TESTS = {
-    "test_conv_output_size": 6, "test_conv2d_matches_F_conv2d": 8, "test_conv2d_stride_and_padding": 10,
-    "test_conv2d_gradients": 6, "test_cnn_shapes_8x8_kernel3": 6, "test_cnn_shapes_8x8_kernel5": 6,
-    "test_cnn_shapes_12x12_kernel3": 6, "test_cnn_shapes_12x12_kernel5": 6,
+    "test_conv_output_size": 6, "test_conv2d_matches_F_conv2d": 7, "test_conv2d_stride_and_padding": 8,
+    "test_conv2d_gradients": 6, "test_cnn_shapes_8x8_kernel3": 5, "test_cnn_shapes_8x8_kernel5": 5,
+    "test_cnn_shapes_12x12_kernel3": 5, "test_cnn_shapes_12x12_kernel5": 5, "test_cnn_shapes_14x14_kernel4": 4,
     "test_cnn_matches_reference_8x8_kernel3": 7, "test_cnn_matches_reference_12x12_kernel5": 7,
-    "test_dropout_only_in_training_mode": 7, "test_predict_matches_reference": 6,
-    "test_predict_batch_independence": 6, "test_train_loss_decreases_and_is_reproducible": 4,
-    "test_digits_held_out_accuracy": 9,
+    "test_dropout_only_in_training_mode": 7, "test_predict_matches_reference": 5,
+    "test_predict_batch_independence": 5, "test_predict_records_no_gradients": 2,
+    "test_train_loss_decreases_and_is_reproducible": 4, "test_train_switches_to_training_mode": 2,
+    "test_train_reports_mean_epoch_loss": 3, "test_digits_held_out_accuracy": 7,
 }
 MODEL_TESTS = [name for name in ALL_TESTS if not name.startswith(("test_conv_output_size", "test_conv2d"))]
+CONV2D_TESTS = [name for name in ALL_TESTS if name.startswith("test_conv2d")]
 
 SWAPPED = "swapped Conv2d arguments"
 DROPOUT_AT_EVAL = "dropout left active at evaluation"
@@ -21,15 +23,19 @@ DROPOUT_AT_EVAL = "dropout left active at evaluation"
 # sample -> {failing test: words its message must contain}
 EXPECTED = {
     "correct_unfold_modulelist.ipynb": {},
+    "correct_shift_and_add_sequential.ipynb": {},
+    "correct_strided_functional_dropout.ipynb": {},
     "mistake_wrong_padding.ipynb": {
         "test_cnn_shapes_8x8_kernel5": "wrong padding",
         "test_cnn_shapes_12x12_kernel5": "wrong padding",
         "test_cnn_matches_reference_12x12_kernel5": "wrong padding",
+        "test_cnn_shapes_14x14_kernel4": "the convolutions are assumed to keep the image size",
     },
     "mistake_hardcoded_dense_input.ipynb": {
         "test_cnn_shapes_12x12_kernel3": "hard-coded dense input size",
         "test_cnn_shapes_12x12_kernel5": "hard-coded dense input size",
         "test_cnn_matches_reference_12x12_kernel5": "hard-coded dense input size",
+        "test_cnn_shapes_14x14_kernel4": "hard-coded dense input size",
     },
     "mistake_swapped_conv_channels.ipynb": {name: SWAPPED for name in MODEL_TESTS},
     "mistake_dropout_always_on.ipynb": {
@@ -38,6 +44,29 @@ EXPECTED = {
         "test_dropout_only_in_training_mode": DROPOUT_AT_EVAL,
         "test_predict_matches_reference": DROPOUT_AT_EVAL,
         "test_predict_batch_independence": DROPOUT_AT_EVAL,
+    },
+    "mistake_side_assumed_kept.ipynb": {
+        "test_cnn_shapes_14x14_kernel4": "the convolutions are assumed to keep the image size",
+    },
+    "mistake_rgb_input_channels.ipynb": {name: "the images are grayscale" for name in MODEL_TESTS},
+    "mistake_conv2d_float_size.ipynb": {name: "use floor division //" for name in CONV2D_TESTS},
+    "mistake_train_without_train_mode.ipynb": {
+        "test_train_switches_to_training_mode": "train does not call model.train()",
+    },
+    "mistake_epoch_total_not_reset.ipynb": {
+        "test_train_loss_decreases_and_is_reproducible": "running total is not reset",
+        "test_train_reports_mean_epoch_loss": "running total is not reset",
+    },
+    "mistake_epoch_loss_sum_of_batches.ipynb": {
+        "test_train_reports_mean_epoch_loss": "the sum of the 3 minibatch means",
+    },
+    "mistake_cross_entropy_arguments_swapped.ipynb": {
+        name: "F.cross_entropy's arguments are swapped" for name in (
+            "test_train_loss_decreases_and_is_reproducible", "test_train_switches_to_training_mode",
+            "test_train_reports_mean_epoch_loss", "test_digits_held_out_accuracy")
+    },
+    "mistake_predict_without_no_grad.ipynb": {
+        "test_predict_records_no_gradients": "not inside `with torch.no_grad():`",
     },
     "mistake_predict_without_eval.ipynb": {
         "test_predict_matches_reference": "predict must call model.eval()",

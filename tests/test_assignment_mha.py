@@ -13,19 +13,28 @@ POINTS = {
     "test_attention_weights_are_distributions": 5,
     "test_attention_mask_matches_pytorch": 10,
     "test_masked_keys_get_no_weight_and_no_influence": 5,
+    "test_split_heads": 5,
+    "test_merge_heads": 5,
     "test_module_shapes_in_cross_attention": 5,
-    "test_module_matches_reference": 15,
+    "test_module_matches_reference": 10,
     "test_module_matches_nn_multihead_attention": 10,
     "test_module_mask": 10,
     "test_one_head_is_plain_attention": 5,
     "test_self_attention_is_permutation_equivariant": 5,
-    "test_gradients_reach_every_projection": 10,
+    "test_gradients_reach_every_projection": 5,
     "test_dropout_in_training_only": 10,
 }
+
+# The tests of split_heads and merge_heads on their own, and the tests that run the module.
+HEADS_ALONE = ("test_split_heads", "test_merge_heads")
+MODULE_TESTS = tuple(name for name in POINTS if name.startswith(("test_module", "test_one_head", "test_self_attention",
+                                                                 "test_gradients", "test_dropout")))
 
 # sample -> (tests it fails, a phrase every one of those failures must contain)
 EXPECTED = {
     "correct_einsum": ((), ""),
+    "correct_head_loop": ((), ""),
+    "correct_modulelist_functional": ((), ""),
     "mistake_missing_scaling": (
         ("test_attention_matches_pytorch", "test_attention_mask_matches_pytorch", "test_module_matches_reference",
          "test_module_matches_nn_multihead_attention", "test_module_mask", "test_one_head_is_plain_attention"),
@@ -52,14 +61,32 @@ EXPECTED = {
          "test_module_matches_nn_multihead_attention", "test_module_mask"),
         "masked_fill returns a new tensor"),
     "mistake_split_heads_bare_view": (
-        ("test_module_matches_reference", "test_module_matches_nn_multihead_attention", "test_module_mask",
-         "test_self_attention_is_permutation_equivariant"),
+        ("test_split_heads", "test_module_matches_reference", "test_module_matches_nn_multihead_attention",
+         "test_module_mask", "test_self_attention_is_permutation_equivariant"),
         "split with a bare view"),
     "mistake_merge_heads_no_transpose": (
-        ("test_module_matches_reference", "test_module_matches_nn_multihead_attention", "test_module_mask",
-         "test_self_attention_is_permutation_equivariant"),
+        ("test_merge_heads", "test_module_matches_reference", "test_module_matches_nn_multihead_attention",
+         "test_module_mask", "test_self_attention_is_permutation_equivariant"),
         "merged without transposing back"),
     "mistake_dropout_at_eval": (("test_dropout_in_training_only",), "dropout is active in evaluation mode"),
+    "mistake_weights_after_dropout": (("test_dropout_in_training_only",), "returned weights are taken after dropout"),
+    "mistake_scores_times_sqrt_dk": (
+        ("test_attention_matches_pytorch", "test_attention_mask_matches_pytorch", "test_module_matches_reference",
+         "test_module_matches_nn_multihead_attention", "test_module_mask", "test_one_head_is_plain_attention"),
+        "multiplied by sqrt(d_k) instead of divided by it"),
+    "mistake_d_k_from_axis_2": (
+        ("test_attention_matches_pytorch", "test_attention_mask_matches_pytorch", "test_module_matches_reference",
+         "test_module_matches_nn_multihead_attention", "test_module_mask", "test_one_head_is_plain_attention"),
+        "d_k is read from axis 2 of Q"),
+    "mistake_keys_not_transposed": (tuple(name for name in POINTS if name not in HEADS_ALONE), "K is not transposed"),
+    "mistake_merge_heads_view_after_transpose": (
+        ("test_merge_heads", "test_module_shapes_in_cross_attention", "test_module_matches_reference",
+         "test_module_matches_nn_multihead_attention", "test_module_mask",
+         "test_self_attention_is_permutation_equivariant", "test_gradients_reach_every_projection",
+         "test_dropout_in_training_only"),
+        "view() after a transpose"),
+    "mistake_d_head_float_division": (("test_split_heads",) + MODULE_TESTS, "use integer division"),
+    "mistake_merge_heads_no_return": (("test_merge_heads",) + MODULE_TESTS, "return statement missing"),
 }
 
 

@@ -26,6 +26,41 @@ def randn(*shape, seed=0, dtype=torch.float64):
     return torch.randn(*shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))
 
 
+_FLOAT_ERRORS = re.compile(r"'float' object cannot be interpreted as an integer|slice indices must be integers|"
+                           r"tuple of ints, ?but got float")
+FLOAT_SIZE = ("a float where a whole number is needed: in Python 3 `/` always gives a float (9 / 3 == 3.0), which "
+              "range(), slices and layer sizes refuse; use floor division // for sizes and positions")
+SWAPPED_PAD = ("F.pad's arguments are swapped: it is F.pad(x, (left, right, top, bottom)), the tensor first and the "
+               "padding second")
+SWAPPED_CROSS_ENTROPY = ("F.cross_entropy's arguments are swapped: it is F.cross_entropy(scores, labels), the (B, "
+                         "n_classes) scores first and the int64 labels second")
+
+
+def _named_error(exc, call):
+    """A failure naming the mistake behind an exception from the student's code, or None if none is known."""
+    if _FLOAT_ERRORS.search(exc.message):
+        mistake = FLOAT_SIZE
+    elif "pad(): argument 'input' (position 1) must be Tensor" in exc.message:
+        mistake = SWAPPED_PAD
+    elif "not implemented for 'Long'" in exc.message or "expected scalar type Long" in exc.message:
+        mistake = SWAPPED_CROSS_ENTROPY
+    else:
+        return None
+    detail = f"\n{exc.traceback}" if exc.traceback else ""
+    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {mistake}{detail}")
+
+
+def _call(fn, call, *args, **kwargs):
+    """fn(*args, **kwargs) in the worker, naming the mistake when it raises an exception a known one explains."""
+    try:
+        return fn(*args, **kwargs)
+    except StudentCodeError as exc:
+        named = _named_error(exc, call)
+        if named is None:
+            raise
+        raise named from None
+
+
 OUTPUT_SIZE_CASES = [  # (size, kernel, stride, padding)
     (8, 3, 1, 1), (12, 5, 1, 2), (7, 3, 2, 0), (10, 4, 3, 1), (9, 2, 2, 0), (28, 5, 1, 0), (5, 3, 2, 1),
     (11, 3, 3, 2),
@@ -77,7 +112,10 @@ def _conv_inputs(seed):
 def _check_conv2d(student, x, w, b, stride, padding):
     name = f"conv2d(x, weight, {'bias' if b is not None else 'None'}, stride={stride}, padding={padding})"
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-    got = checks.expect_tensor(student.conv2d(x, w, b, stride=stride, padding=padding), name)
+    got = _call(student.conv2d, name, x, w, b, stride=stride, padding=padding)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    got = checks.expect_tensor(got, name)
     if got.shape != expected.shape:
         n, c, h, w_ = expected.shape
         wrong_shapes = {
@@ -99,14 +137,17 @@ def _check_conv2d(student, x, w, b, stride, padding):
                               f"Likely mistake: {', or '.join(named)}")
     mistakes = {"the kernel is flipped: conv2d in deep learning is a cross-correlation, the window is "
                 "used as it is": F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding)}
+    mistakes["the window sums never reach the output (only the bias is there): is each one assigned into y?"] = \
+        F.conv2d(x, torch.zeros_like(w), b, stride=stride, padding=padding)
     if b is not None:
         mistakes["the bias is not added"] = F.conv2d(x, w, None, stride=stride, padding=padding)
+        mistakes["the bias is subtracted instead of added"] = F.conv2d(x, w, -b, stride=stride, padding=padding)
         mistakes["the bias is added once per input channel"] = F.conv2d(x, w, b * x.shape[1], stride=stride,
                                                                         padding=padding)
     checks.assert_close(got, expected, name, mistakes=mistakes)
 
 
-@pytest.mark.points(8)
+@pytest.mark.points(7)
 @pytest.mark.public
 def test_conv2d_matches_F_conv2d(student):
     x, w, b = _conv_inputs(seed=0)
@@ -145,6 +186,12 @@ def _flat_size(cfg, image_size=None, padding=None):
 def _dense_input_hint(got, cfg):
     """Why the first dense layer has `got` inputs instead of the flattened size."""
     size, k = cfg["image_size"], cfg["kernel_size"]
+    kept = size // 2 ** len(cfg["channels"])  # the side if every convolution kept it
+    if k % 2 == 0 and got == cfg["channels"][-1] * kept * kept != _flat_size(cfg):
+        return (f"the convolutions are assumed to keep the image size, which only an odd kernel does: with "
+                f"kernel_size={k} and padding={k // 2} each convolution makes the side one pixel longer "
+                f"(conv_output_size({size}, {k}, padding={k // 2}) = {size + 1}). Compute the side after every "
+                f"convolution and every pool with conv_output_size")
     for other in (8, 12, 16, 28, 32):  # sizes someone may have had in mind when typing the number in
         if other != size and _flat_size(cfg, image_size=other) == got and _flat_size(cfg) != got:
             return (f"hard-coded dense input size: {got} is the flattened size for {other}x{other} images, but this "
@@ -161,12 +208,19 @@ def _dense_input_hint(got, cfg):
             f"side left after the blocks, computed with conv_output_size (if its own test fails, fix it first)")
 
 
-def _shape_hint(got, expected, cfg):
+def _shape_hint(got, expected, cfg, block):
+    """What a wrong parameter shape says; `block` numbers the convolutions from 1 (0 for a dense layer)."""
     if len(expected) == 4 and len(got) == 4:
         if got == (expected[1], expected[0], *expected[2:]):
             return ("swapped Conv2d arguments: in_channels and out_channels are the wrong way round "
                     "(it is nn.Conv2d(in_channels, out_channels, kernel_size), and the first block has 1 input "
                     "channel)")
+        if got[0] == expected[0] and got[2:] == expected[2:] and block == 1:
+            return (f"the first convolution takes {got[1]} input channels; the images are grayscale, (N, 1, S, S), "
+                    f"so it takes 1")
+        if got[0] == expected[0] and got[2:] == expected[2:]:
+            return (f"the convolution of block {block} takes {got[1]} input channels, but the block before it "
+                    f"produces {expected[1]}: is c_in set to the previous block's c_out after each block?")
         if got[:2] == expected[:2]:
             return f"the kernel is {got[2]}x{got[3]}, expected {expected[2]}x{expected[3]}: pass kernel_size on"
     if len(expected) == 2 and len(got) == 2:
@@ -190,9 +244,11 @@ def _check_parameters(state, ref, cfg, name):
             hint = ". Likely mistake: batch norm added; it is not part of this architecture"
         raise CheckFailed(f"{name} has {len(got)} parameter tensors ({n_got} numbers), expected {len(expected)} "
                           f"({n_expected} numbers) with shapes {layout}{hint}")
+    block = 0
     for (key, shape), (_, ours) in zip(got, expected):
+        block += len(ours) == 4
         if shape != ours:
-            hint = _shape_hint(shape, ours, cfg)
+            hint = _shape_hint(shape, ours, cfg, block if len(ours) == 4 else 0)
             raise CheckFailed(f"{name}: parameter {key!r} has shape {shape}, expected {ours} (the parameters in "
                               f"order should have shapes {layout}; {n_expected} numbers in all, yours has "
                               f"{n_got})" + (f". Likely mistake: {hint}" if hint else ""))
@@ -215,7 +271,7 @@ def _build(student, cfg, reference=None):
     The expected model is the reference notebook's CNN, or torch's own layers when no reference is given.
     """
     name = _describe(cfg)
-    model = student.CNN(**cfg)
+    model = _call(student.CNN, name, **cfg)
     if not isinstance(model, RemoteObject) or model.remote_type == "NoneType":
         raise CheckFailed(f"{name} should build an nn.Module")
     state = checks.state_dict_of(model, name)
@@ -232,8 +288,11 @@ _SIZE_ERRORS = re.compile(r"mat1 and mat2 shapes cannot be multiplied|Output siz
 def _forward(model, x, cfg, name):
     """model(x), naming the mistake when the activations reach the dense layers with the wrong size."""
     try:
-        return model(x)
+        scores = model(x)
     except StudentCodeError as exc:
+        named = _named_error(exc, f"{name}(x)")
+        if named is not None:
+            raise named from None
         if not _SIZE_ERRORS.search(exc.message):
             raise
         k = cfg["kernel_size"]
@@ -241,8 +300,12 @@ def _forward(model, x, cfg, name):
             f"{name} failed on images of shape {tuple(x.shape)}: {exc.type_name}: {exc.message}. The parameter "
             f"shapes are right, so the feature maps reaching the first dense layer have the wrong size (flatten "
             f"size mismatch). Likely mistake: wrong padding: with kernel_size={k} the convolutions need "
-            f"padding = kernel_size // 2 = {k // 2} to keep the image size (or the forward pass does not apply "
+            f"padding = kernel_size // 2 = {k // 2}, which keeps an odd kernel's image size (or the forward pass "
+            f"does not apply "
             f"the blocks the size computation assumes)") from None
+    if scores is None:
+        raise CheckFailed(f"{name}(x) returned None: is the return statement of forward missing?")
+    return scores
 
 
 def _assert_deterministic(first, second, what, mistake):
@@ -292,7 +355,7 @@ def _check_shapes_and_parameters(student, cfg, reference=None):
                         f"{name}(x) for images x of shape {tuple(x.shape)}")
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 @pytest.mark.public
 def test_cnn_shapes_8x8_kernel3(student):
     _check_shapes_and_parameters(student, CFG_8_K3)
@@ -324,6 +387,10 @@ def _digits():
     return X_train.reshape(-1, 1, 8, 8), y_train, X_test.reshape(-1, 1, 8, 8), y_test
 
 
+def _train(student, model, X, y, call, **kwargs):
+    return _call(student.train, call, model, X, y, **kwargs)
+
+
 def _check_losses(losses, epochs, call):
     if not isinstance(losses, (list, tuple)) or len(losses) != epochs:
         raise CheckFailed(f"{call} should return a list of {epochs} losses, one per epoch; got {losses!r:.80}")
@@ -340,13 +407,18 @@ def test_train_loss_decreases_and_is_reproducible(student):
     model, _, _ = _build(student, CFG_DIGITS)
     start = checks.state_dict_of(model)
     call = "train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3)"
-    losses = _check_losses(student.train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
+    losses = _check_losses(_train(student, model, X, y, call, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
     if not losses[-1] < 0.6 * losses[0]:  # a correct train ends below 0.4 times the first epoch's loss
+        steps = [b - a for a, b in zip(losses, losses[1:])]
+        if all(0 < step < before for step, before in zip(steps, [losses[0], *steps])):
+            raise CheckFailed(f"{call}: the epoch losses {[round(v, 4) for v in losses]} grow by less each epoch, "
+                              f"as running sums do. Likely mistake: the running total is not reset at the start "
+                              f"of each epoch, so every epoch adds to the one before")
         raise CheckFailed(f"{call}: the epoch losses {[round(v, 4) for v in losses]} do not go down (the last "
                           f"should be well below the first): are the gradients cleared, computed and applied "
                           f"for every minibatch?")
     model.load_state_dict(start)
-    again = _check_losses(student.train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
+    again = _check_losses(_train(student, model, X, y, call, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
     if not all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6) for a, b in zip(losses, again)):
         raise CheckFailed(f"{call} gave losses {[round(v, 4) for v in losses]} and then "
                           f"{[round(v, 4) for v in again]} from the same starting weights: the run is not "

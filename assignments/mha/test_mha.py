@@ -2,24 +2,33 @@
 
 Everything is compared in float64, with sizes that differ in every dimension. The module is checked on
 the submission's own weights, copied into the reference and into nn.MultiheadAttention. Known mistakes
-are recomputed here, on the same weights and inputs, so that a failure can name the mistake.
+are recomputed here, on the same weights and inputs, so that a failure can name the mistake; an exception
+from the submission that a known mistake explains (K not transposed, view after a transpose, a float size)
+fails the test with that mistake named.
 """
 
 
 from __future__ import annotations
+import functools
 import math
+import re
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from autograder.checks import (CheckFailed, assert_close, assert_shape, copy_parameters, expect_tensor,
                                matching_mistake, state_dict_of)
+from autograder.errors import StudentCodeError
 from autograder.remote import vjp
 N, H, L, S, D_MODEL = 2, 3, 5, 7, 12  # batch, heads, queries, keys, model width: all different
 D_HEAD = D_MODEL // H                 # 4
 D_V = 6                               # value width for the bare attention function
 DOUBLE = torch.float64
 MISSING_SCALE = "the scores are not divided by sqrt(d_k)"
+MULTIPLIED_SCALE = "the scores are multiplied by sqrt(d_k) instead of divided by it"
+NO_SQRT_SCALE = "the scores are divided by d_k instead of sqrt(d_k)"
+NEGATED_SCORES = ("the scores are negated: softmax(-Q K^T / sqrt(d_k)) gives the most weight to the least similar "
+                  "keys")
 WRONG_AXIS = ("the softmax normalises over the query axis instead of the key axis: use dim=-1, so that each "
               "query's weights over the keys sum to 1")
 MASK_AFTER = ("the mask is applied after the softmax: set blocked scores to -inf before the softmax, so the "
@@ -28,6 +37,38 @@ MASK_INVERTED = ("the mask is inverted: here True means 'may attend' (as in F.sc
                  "opposite of nn.MultiheadAttention's attn_mask; fill the scores where ~mask")
 MASK_IGNORED = ("the mask has no effect: masked_fill returns a new tensor, so its result must be assigned "
                 "(scores = scores.masked_fill(...))")
+SPLIT_VIEW = ("the heads are split with a bare view(N, n_heads, L, d_head), which hands positions to heads: view "
+              "as (N, L, n_heads, d_head) and then transpose(1, 2)")
+MERGE_NO_TRANSPOSE = ("the heads are merged without transposing back: transpose (N, n_heads, L, d_head) to "
+                      "(N, L, n_heads, d_head) before reshaping to (N, L, d_model)")
+SPLIT_NO_TRANSPOSE = ("the heads are not moved in front of the positions: after view(N, L, n_heads, d_head), "
+                      "transpose(1, 2) gives (N, n_heads, L, d_head)")
+
+
+def wrong_axis_d_k(axis: int, size: int, d_k: int) -> str:
+    return (f"d_k is read from axis {axis} of Q (size {size}), not from its last axis: d_k is the width of a query, "
+            f"Q.shape[-1] = {d_k}, whatever leading dimensions Q has")
+
+
+def merge_wrong_axes(a: int, b: int) -> str:
+    return (f"the heads are merged after transpose({a}, {b}), which swaps the wrong pair of axes: transpose(1, 2) "
+            "swaps heads and positions back, (N, n_heads, L, d_head) -> (N, L, n_heads, d_head)")
+
+
+KEYS_NOT_TRANSPOSED = ("K is not transposed: the scores are Q @ K.transpose(-2, -1), (..., L, d_k) @ (..., d_k, S); "
+                       "Q @ K multiplies (..., L, d_k) by (..., S, d_k)")
+VIEW_AFTER_TRANSPOSE = ("view() after a transpose: a transposed tensor is no longer in memory order, so view cannot "
+                        "regroup it; use .reshape(...) (or .contiguous().view(...)) when merging the heads")
+FLOAT_SIZE = ("a size is a float: in Python 3 `/` always gives a float (12 / 3 == 4.0), which view and reshape "
+              "refuse; use integer division, d_head = d_model // n_heads")
+MASKED_FILL_ARGUMENTS = ("the arguments of masked_fill are swapped: it is scores.masked_fill(blocked, value), the "
+                         "boolean tensor first and the fill value second")
+RETURNS_NONE = ("None is used where a tensor is needed: is a return statement missing from split_heads, "
+                "merge_heads or scaled_dot_product_attention (a function without one returns None)? Or is the "
+                "optional mask used without checking `if mask is not None`?")
+VALID_SIZES_REFUSED = ("__init__ refuses a d_model that n_heads divides evenly (the tests use d_model=12 with 1 or 3 "
+                       "heads): is the condition of its check inverted? It should refuse only when "
+                       "d_model % n_heads != 0")
 
 
 def randn(*shape: int, seed: int) -> torch.Tensor:
@@ -63,8 +104,18 @@ def attention_variant(Q, K, V, mask=None, *, scale=None, softmax_dim=-1, mask_mo
     return weights @ V, weights
 
 
+def scale_mistakes(q_shape) -> dict[str, dict]:
+    """Wrong scalings of the scores, for queries of shape (..., L, d_k)."""
+    d_k = q_shape[-1]
+    table = {MISSING_SCALE: {"scale": 1.0}, MULTIPLIED_SCALE: {"scale": math.sqrt(d_k)},
+             NO_SQRT_SCALE: {"scale": 1 / d_k}, NEGATED_SCORES: {"scale": -1 / math.sqrt(d_k)}}
+    for axis, size in enumerate(q_shape[:-1]):
+        if size not in (1, d_k):
+            table[wrong_axis_d_k(axis, size, d_k)] = {"scale": 1 / math.sqrt(size)}
+    return table
+
+
 ATTENTION_MISTAKES = {
-    MISSING_SCALE: {"scale": 1.0},
     WRONG_AXIS: {"softmax_dim": -2},
 }
 MASK_MISTAKES = {
@@ -76,7 +127,7 @@ MASK_MISTAKES = {
 
 def attention_mistakes(Q, K, V, mask=None):
     """{mistake: (out, weights)} for the bare attention function."""
-    table = dict(ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
+    table = dict(scale_mistakes(Q.shape), **ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
     return {name: attention_variant(Q, K, V, mask, **how) for name, how in table.items()}
 
 
@@ -86,6 +137,51 @@ def outputs(mistakes):
 
 def weights_of(mistakes):
     return {name: w for name, (_, w) in mistakes.items()}
+
+
+_BATCHED_PRODUCT = re.compile(r"batch2 tensor to be: \[(\d+), (\d+)\] but got: \[(\d+), (\d+)\]")
+_PRODUCT = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def error_mistake(exc: StudentCodeError, d_k: int, n_keys: int) -> str | None:
+    """The mistake an exception from the submission points to, if it is a known one; d_k and n_keys are the
+    sizes the failing test gives a query and the keys."""
+    message = f"{exc.type_name}: {exc.message}"
+    batched, plain = _BATCHED_PRODUCT.search(message), _PRODUCT.search(message)
+    if batched and (int(batched[2]), int(batched[4])) == (d_k, n_keys):
+        return KEYS_NOT_TRANSPOSED  # (B, L, d_k) @ (B, S, d_k): the second factor should start with d_k
+    if plain and (int(plain[2]), int(plain[3]), int(plain[4])) == (d_k, n_keys, d_k):
+        return KEYS_NOT_TRANSPOSED
+    if "view size is not compatible with input tensor's size and stride" in message:
+        return VIEW_AFTER_TRANSPOSE
+    if "tuple of ints" in message and "got float" in message:
+        return FLOAT_SIZE
+    if "masked_fill() received an invalid combination of arguments - got (float" in message:
+        return MASKED_FILL_ARGUMENTS
+    if "'NoneType' object has no attribute" in message or "not NoneType" in message:
+        return RETURNS_NONE
+    last_frame = exc.traceback.rsplit('File "<', 1)[-1]
+    if exc.type_name in ("ValueError", "AssertionError") and "in __init__" in last_frame:
+        return VALID_SIZES_REFUSED
+    return None
+
+
+def naming_mistakes(d_k: int = D_HEAD, n_keys: int = S):
+    """A test whose submission raises an exception a known mistake explains fails with a message naming it
+    (any other exception is reported as it is)."""
+    def decorate(test):
+        @functools.wraps(test)
+        def run(*args, **kwargs):
+            try:
+                return test(*args, **kwargs)
+            except StudentCodeError as exc:
+                mistake = error_mistake(exc, d_k, n_keys)
+                if mistake is None:
+                    raise
+                detail = f"\n{exc.traceback}" if exc.traceback else ""
+                raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {exc}{detail}") from None
+        return run
+    return decorate
 
 
 def pair(result, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,6 +199,7 @@ def check_pair(got, expected, name, mistakes):
 
 @pytest.mark.public
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_attention_matches_pytorch(student, reference):
     Q, K, V = attention_inputs()
     got = student.scaled_dot_product_attention(Q, K, V)
@@ -118,6 +215,7 @@ def test_attention_matches_pytorch(student, reference):
 
 @pytest.mark.public
 @pytest.mark.points(5)
+@naming_mistakes()
 def test_attention_weights_are_distributions(student):
     Q, K, V = attention_inputs(seed=3)
     mask = mixed_mask(L, S)
@@ -134,6 +232,7 @@ def test_attention_weights_are_distributions(student):
 
 @pytest.mark.public
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_attention_mask_matches_pytorch(student, reference):
     Q, K, V = attention_inputs(seed=6)
     mask = mixed_mask(L, S)  # (L, S), broadcast over (N, h)
@@ -144,8 +243,58 @@ def test_attention_mask_matches_pytorch(student, reference):
                attention_mistakes(Q, K, V, mask))
 
 
+SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD = 2, 5, 4, 3  # not the module's 3 heads of 4: hard-coded sizes show
+SPLIT_D_MODEL = SPLIT_H * SPLIT_D_HEAD              # 12
+
+
+def layout_mistake(shape: tuple[int, ...]) -> str | None:
+    """What a wrong (N, h, L, d_head) layout of split_heads' result says about the code."""
+    if shape == (SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD):
+        return SPLIT_NO_TRANSPOSE
+    if shape == (SPLIT_N, SPLIT_D_HEAD, SPLIT_L, SPLIT_H):
+        return ("d_model is split into (d_head, n_heads) instead of (n_heads, d_head): head i owns the consecutive "
+                "features i*d_head to (i+1)*d_head - 1, so view as (N, L, n_heads, d_head)")
+    return None
+
+
 @pytest.mark.public
 @pytest.mark.points(5)
+@naming_mistakes()
+def test_split_heads(student):
+    x = randn(SPLIT_N, SPLIT_L, SPLIT_D_MODEL, seed=80)
+    name = f"split_heads(x of shape {tuple(x.shape)}, n_heads={SPLIT_H})"
+    got = student.split_heads(x, SPLIT_H)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    got = expect_tensor(got, name)
+    mistake = layout_mistake(tuple(got.shape))
+    if mistake:
+        raise CheckFailed(f"{name}: expected shape {(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD)}, got "
+                          f"{tuple(got.shape)}. Likely mistake: {mistake}")
+    assert_shape(got, (SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD), name)
+    expected = x.view(SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD).transpose(1, 2)  # (N, h, L, d_head)
+    assert_close(got, expected, name, mistakes={SPLIT_VIEW: x.reshape(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD)})
+
+
+@pytest.mark.public
+@pytest.mark.points(5)
+@naming_mistakes()
+def test_merge_heads(student):
+    heads = randn(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD, seed=81)  # (N, h, L, d_head)
+    name = f"merge_heads(heads of shape {tuple(heads.shape)})"
+    got = student.merge_heads(heads)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    expected = heads.transpose(1, 2).reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)  # (N, L, d_model)
+    mistakes = {MERGE_NO_TRANSPOSE: heads.reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)}
+    for a, b in ((0, 1), (0, 2), (0, 3), (1, 3), (2, 3)):
+        mistakes[merge_wrong_axes(a, b)] = heads.transpose(a, b).reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)
+    assert_close(got, expected, name, mistakes=mistakes)
+
+
+@pytest.mark.public
+@pytest.mark.points(5)
+@naming_mistakes()
 def test_module_shapes_in_cross_attention(student):
     module = student.MultiHeadAttention(D_MODEL, H)
     state = state_dict_of(module, "MultiHeadAttention")

@@ -26,6 +26,42 @@ def randn(*shape, seed=0, dtype=torch.float64):
     return torch.randn(*shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))
 
 
+# Exceptions in the student's code that a known mistake explains.
+_FLOAT_ERRORS = re.compile(r"'float' object cannot be interpreted as an integer|slice indices must be integers|"
+                           r"tuple of ints, ?but got float")
+FLOAT_SIZE = ("a float where a whole number is needed: in Python 3 `/` always gives a float (9 / 3 == 3.0), which "
+              "range(), slices and layer sizes refuse; use floor division // for sizes and positions")
+SWAPPED_PAD = ("F.pad's arguments are swapped: it is F.pad(x, (left, right, top, bottom)), the tensor first and the "
+               "padding second")
+SWAPPED_CROSS_ENTROPY = ("F.cross_entropy's arguments are swapped: it is F.cross_entropy(scores, labels), the (B, "
+                         "n_classes) scores first and the int64 labels second")
+
+
+def _named_error(exc, call):
+    """A failure naming the mistake behind an exception from the student's code, or None if none is known."""
+    if _FLOAT_ERRORS.search(exc.message):
+        mistake = FLOAT_SIZE
+    elif "pad(): argument 'input' (position 1) must be Tensor" in exc.message:
+        mistake = SWAPPED_PAD
+    elif "not implemented for 'Long'" in exc.message or "expected scalar type Long" in exc.message:
+        mistake = SWAPPED_CROSS_ENTROPY
+    else:
+        return None
+    detail = f"\n{exc.traceback}" if exc.traceback else ""
+    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {mistake}{detail}")
+
+
+def _call(fn, call, *args, **kwargs):
+    """fn(*args, **kwargs) in the worker, naming the mistake when it raises an exception a known one explains."""
+    try:
+        return fn(*args, **kwargs)
+    except StudentCodeError as exc:
+        named = _named_error(exc, call)
+        if named is None:
+            raise
+        raise named from None
+
+
 # Part 1: output size arithmetic
 
 OUTPUT_SIZE_CASES = [  # (size, kernel, stride, padding)
@@ -81,7 +117,10 @@ def _conv_inputs(seed):
 def _check_conv2d(student, x, w, b, stride, padding):
     name = f"conv2d(x, weight, {'bias' if b is not None else 'None'}, stride={stride}, padding={padding})"
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-    got = checks.expect_tensor(student.conv2d(x, w, b, stride=stride, padding=padding), name)
+    got = _call(student.conv2d, name, x, w, b, stride=stride, padding=padding)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    got = checks.expect_tensor(got, name)
     if got.shape != expected.shape:
         n, c, h, w_ = expected.shape
         wrong_shapes = {
@@ -103,21 +142,24 @@ def _check_conv2d(student, x, w, b, stride, padding):
                               f"Likely mistake: {', or '.join(named)}")
     mistakes = {"the kernel is flipped: conv2d in deep learning is a cross-correlation, the window is "
                 "used as it is": F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding)}
+    mistakes["the window sums never reach the output (only the bias is there): is each one assigned into y?"] = \
+        F.conv2d(x, torch.zeros_like(w), b, stride=stride, padding=padding)
     if b is not None:
         mistakes["the bias is not added"] = F.conv2d(x, w, None, stride=stride, padding=padding)
+        mistakes["the bias is subtracted instead of added"] = F.conv2d(x, w, -b, stride=stride, padding=padding)
         mistakes["the bias is added once per input channel"] = F.conv2d(x, w, b * x.shape[1], stride=stride,
                                                                         padding=padding)
     checks.assert_close(got, expected, name, mistakes=mistakes)
 
 
-@pytest.mark.points(8)
+@pytest.mark.points(7)
 @pytest.mark.public
 def test_conv2d_matches_F_conv2d(student):
     x, w, b = _conv_inputs(seed=0)
     _check_conv2d(student, x, w, b, stride=1, padding=0)
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(8)
 def test_conv2d_stride_and_padding(student):
     x, w, b = _conv_inputs(seed=3)
     for stride, padding in [(2, 0), (1, 1), (2, 1), (3, 2)]:
@@ -130,7 +172,8 @@ def test_conv2d_gradients(student):
     x, w, b = _conv_inputs(seed=7)
     _check_conv2d(student, x, w, b, stride=2, padding=1)
     grad_output = randn(*F.conv2d(x, w, b, stride=2, padding=1).shape, seed=11)
-    result = vjp(student.conv2d, x, w, b, stride=2, padding=1, grad_output=grad_output, wrt=(0, 1, 2))
+    result = _call(vjp, "conv2d(x, weight, bias, stride=2, padding=1)", student.conv2d, x, w, b, stride=2,
+                   padding=1, grad_output=grad_output, wrt=(0, 1, 2))
     inputs = [t.clone().requires_grad_(True) for t in (x, w, b)]
     expected = F.conv2d(*inputs, stride=2, padding=1)
     expected.backward(grad_output)
@@ -154,6 +197,7 @@ CFG_8_K3 = config(8, 3, (4, 6), 20, 10)  # flattened: 6 * 2 * 2 = 24
 CFG_8_K5 = config(8, 5, (3, 7), 18, 6)  # 7 * 2 * 2 = 28
 CFG_12_K3 = config(12, 3, (5, 4), 22, 7)  # 4 * 3 * 3 = 36
 CFG_12_K5 = config(12, 5, (6, 9), 16, 10)  # 9 * 3 * 3 = 81
+CFG_14_K4 = config(14, 4, (3, 5), 13, 8)  # an even kernel grows the side: 14 -> 15 -> 7 -> 8 -> 4, 5 * 4 * 4 = 80
 CFG_DIGITS = config(8, 3, (8, 16), 64, 10, dropout=0.1)
 
 
@@ -180,6 +224,12 @@ def _flat_size(cfg, image_size=None, padding=None):
 def _dense_input_hint(got, cfg):
     """Why the first dense layer has `got` inputs instead of the flattened size."""
     size, k = cfg["image_size"], cfg["kernel_size"]
+    kept = size // 2 ** len(cfg["channels"])  # the side if every convolution kept it
+    if k % 2 == 0 and got == cfg["channels"][-1] * kept * kept != _flat_size(cfg):
+        return (f"the convolutions are assumed to keep the image size, which only an odd kernel does: with "
+                f"kernel_size={k} and padding={k // 2} each convolution makes the side one pixel longer "
+                f"(conv_output_size({size}, {k}, padding={k // 2}) = {size + 1}). Compute the side after every "
+                f"convolution and every pool with conv_output_size")
     for other in (8, 12, 16, 28, 32):  # sizes someone may have had in mind when typing the number in
         if other != size and _flat_size(cfg, image_size=other) == got and _flat_size(cfg) != got:
             return (f"hard-coded dense input size: {got} is the flattened size for {other}x{other} images, but this "
@@ -196,12 +246,19 @@ def _dense_input_hint(got, cfg):
             f"side left after the blocks, computed with conv_output_size (if its own test fails, fix it first)")
 
 
-def _shape_hint(got, expected, cfg):
+def _shape_hint(got, expected, cfg, block):
+    """What a wrong parameter shape says; `block` numbers the convolutions from 1 (0 for a dense layer)."""
     if len(expected) == 4 and len(got) == 4:
         if got == (expected[1], expected[0], *expected[2:]):
             return ("swapped Conv2d arguments: in_channels and out_channels are the wrong way round "
                     "(it is nn.Conv2d(in_channels, out_channels, kernel_size), and the first block has 1 input "
                     "channel)")
+        if got[0] == expected[0] and got[2:] == expected[2:] and block == 1:
+            return (f"the first convolution takes {got[1]} input channels; the images are grayscale, (N, 1, S, S), "
+                    f"so it takes 1")
+        if got[0] == expected[0] and got[2:] == expected[2:]:
+            return (f"the convolution of block {block} takes {got[1]} input channels, but the block before it "
+                    f"produces {expected[1]}: is c_in set to the previous block's c_out after each block?")
         if got[:2] == expected[:2]:
             return f"the kernel is {got[2]}x{got[3]}, expected {expected[2]}x{expected[3]}: pass kernel_size on"
     if len(expected) == 2 and len(got) == 2:
@@ -225,9 +282,11 @@ def _check_parameters(state, ref, cfg, name):
             hint = ". Likely mistake: batch norm added; it is not part of this architecture"
         raise CheckFailed(f"{name} has {len(got)} parameter tensors ({n_got} numbers), expected {len(expected)} "
                           f"({n_expected} numbers) with shapes {layout}{hint}")
+    block = 0
     for (key, shape), (_, ours) in zip(got, expected):
+        block += len(ours) == 4
         if shape != ours:
-            hint = _shape_hint(shape, ours, cfg)
+            hint = _shape_hint(shape, ours, cfg, block if len(ours) == 4 else 0)
             raise CheckFailed(f"{name}: parameter {key!r} has shape {shape}, expected {ours} (the parameters in "
                               f"order should have shapes {layout}; {n_expected} numbers in all, yours has "
                               f"{n_got})" + (f". Likely mistake: {hint}" if hint else ""))
@@ -250,7 +309,7 @@ def _build(student, cfg, reference=None):
     The expected model is the reference notebook's CNN, or torch's own layers when no reference is given.
     """
     name = _describe(cfg)
-    model = student.CNN(**cfg)
+    model = _call(student.CNN, name, **cfg)
     if not isinstance(model, RemoteObject) or model.remote_type == "NoneType":
         raise CheckFailed(f"{name} should build an nn.Module")
     state = checks.state_dict_of(model, name)
@@ -267,8 +326,11 @@ _SIZE_ERRORS = re.compile(r"mat1 and mat2 shapes cannot be multiplied|Output siz
 def _forward(model, x, cfg, name):
     """model(x), naming the mistake when the activations reach the dense layers with the wrong size."""
     try:
-        return model(x)
+        scores = model(x)
     except StudentCodeError as exc:
+        named = _named_error(exc, f"{name}(x)")
+        if named is not None:
+            raise named from None
         if not _SIZE_ERRORS.search(exc.message):
             raise
         k = cfg["kernel_size"]
@@ -276,8 +338,12 @@ def _forward(model, x, cfg, name):
             f"{name} failed on images of shape {tuple(x.shape)}: {exc.type_name}: {exc.message}. The parameter "
             f"shapes are right, so the feature maps reaching the first dense layer have the wrong size (flatten "
             f"size mismatch). Likely mistake: wrong padding: with kernel_size={k} the convolutions need "
-            f"padding = kernel_size // 2 = {k // 2} to keep the image size (or the forward pass does not apply "
+            f"padding = kernel_size // 2 = {k // 2}, which keeps an odd kernel's image size (or the forward pass "
+            f"does not apply "
             f"the blocks the size computation assumes)") from None
+    if scores is None:
+        raise CheckFailed(f"{name}(x) returned None: is the return statement of forward missing?")
+    return scores
 
 
 def _assert_deterministic(first, second, what, mistake):
@@ -329,25 +395,30 @@ def _check_shapes_and_parameters(student, cfg, reference=None):
                         f"{name}(x) for images x of shape {tuple(x.shape)}")
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 @pytest.mark.public
 def test_cnn_shapes_8x8_kernel3(student):
     _check_shapes_and_parameters(student, CFG_8_K3)
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_cnn_shapes_8x8_kernel5(student, reference):
     _check_shapes_and_parameters(student, CFG_8_K5, reference)
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_cnn_shapes_12x12_kernel3(student, reference):
     _check_shapes_and_parameters(student, CFG_12_K3, reference)
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_cnn_shapes_12x12_kernel5(student, reference):
     _check_shapes_and_parameters(student, CFG_12_K5, reference)
+
+
+@pytest.mark.points(4)
+def test_cnn_shapes_14x14_kernel4(student, reference):
+    _check_shapes_and_parameters(student, CFG_14_K4, reference)
 
 
 def _check_matches_reference(student, cfg, seed, reference=None):
@@ -396,7 +467,15 @@ def test_dropout_only_in_training_mode(student, reference):
 
 # Part 4: predicting and training
 
-@pytest.mark.points(6)
+def _predict(student, model, x, call):
+    scores = student.predict(model, x)
+    if scores is None:
+        raise CheckFailed(f"{call} returned None: is the return statement missing (in predict, or in the model's "
+                          f"forward)?")
+    return checks.expect_tensor(scores, call)
+
+
+@pytest.mark.points(5)
 def test_predict_matches_reference(student, reference):
     cfg = config(8, 3, (7, 5), 12, 9, dropout=0.5)
     model, ref, _ = _build(student, cfg, reference)
@@ -404,7 +483,7 @@ def test_predict_matches_reference(student, reference):
     model.train()  # predict must switch to evaluation mode itself
     ref.double().eval()
     x = randn(8, 1, 8, 8, seed=9)
-    first = checks.expect_tensor(student.predict(model, x), "predict(model, X)")
+    first = _predict(student, model, x, "predict(model, X)")
     if first.dim() == 1:
         raise CheckFailed(f"predict(model, X) should return the class scores of shape (8, 9), got shape "
                           f"{tuple(first.shape)}: return the scores, not their argmax")
@@ -419,14 +498,15 @@ def test_predict_matches_reference(student, reference):
     })
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_predict_batch_independence(student, reference):
     cfg = config(8, 3, (3, 4), 15, 6, dropout=0.4)
     model, _, _ = _build(student, cfg, reference)
     model = model.double()
     model.train()
     x = randn(7, 1, 8, 8, seed=13)
-    full = checks.assert_shape(student.predict(model, x), (7, 6), "predict(model, X) for X of shape (7, 1, 8, 8)")
+    full = checks.assert_shape(_predict(student, model, x, "predict(model, X)"), (7, 6),
+                               "predict(model, X) for X of shape (7, 1, 8, 8)")
     for i in (0, 3, 6):
         alone = checks.assert_shape(student.predict(model, x[i:i + 1]), (1, 6), f"predict(model, X[{i}:{i + 1}])")
         if not torch.allclose(alone[0], full[i], rtol=1e-7, atol=1e-7):
@@ -442,9 +522,29 @@ def test_predict_batch_independence(student, reference):
                         "another order", rtol=1e-7, atol=1e-7)
 
 
+@pytest.mark.points(2)
+def test_predict_records_no_gradients(student, reference):
+    cfg = config(8, 3, (2, 3), 10, 5, dropout=0.2)
+    model, _, _ = _build(student, cfg, reference)
+    x = randn(4, 1, 8, 8, seed=17, dtype=torch.float32)
+    checks.assert_shape(_predict(student, model, x, "predict(model, X)"), (4, 5),
+                        "predict(model, X) for X of shape (4, 1, 8, 8)")
+    try:  # backpropagate through the scores predict returns: that must be impossible
+        vjp(student.predict, model, x, wrt=())
+    except StudentCodeError:
+        return  # the scores carry no computation graph
+    raise CheckFailed("predict(model, X) returns scores that carry a computation graph (a backward pass through them "
+                      "works), so every prediction stores what backpropagation would need. Likely mistake: the "
+                      "forward pass in predict is not inside `with torch.no_grad():`")
+
+
 def _digits():
     X_train, y_train, X_test, y_test = digits_split()
     return X_train.reshape(-1, 1, 8, 8), y_train, X_test.reshape(-1, 1, 8, 8), y_test
+
+
+def _train(student, model, X, y, call, **kwargs):
+    return _call(student.train, call, model, X, y, **kwargs)
 
 
 def _check_losses(losses, epochs, call):
@@ -463,13 +563,18 @@ def test_train_loss_decreases_and_is_reproducible(student):
     model, _, _ = _build(student, CFG_DIGITS)
     start = checks.state_dict_of(model)
     call = "train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3)"
-    losses = _check_losses(student.train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
+    losses = _check_losses(_train(student, model, X, y, call, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
     if not losses[-1] < 0.6 * losses[0]:  # a correct train ends below 0.4 times the first epoch's loss
+        steps = [b - a for a, b in zip(losses, losses[1:])]
+        if all(0 < step < before for step, before in zip(steps, [losses[0], *steps])):
+            raise CheckFailed(f"{call}: the epoch losses {[round(v, 4) for v in losses]} grow by less each epoch, "
+                              f"as running sums do. Likely mistake: the running total is not reset at the start "
+                              f"of each epoch, so every epoch adds to the one before")
         raise CheckFailed(f"{call}: the epoch losses {[round(v, 4) for v in losses]} do not go down (the last "
                           f"should be well below the first): are the gradients cleared, computed and applied "
                           f"for every minibatch?")
     model.load_state_dict(start)
-    again = _check_losses(student.train(model, X, y, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
+    again = _check_losses(_train(student, model, X, y, call, epochs=5, lr=1e-2, batch_size=32, seed=3), 5, call)
     if not all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6) for a, b in zip(losses, again)):
         raise CheckFailed(f"{call} gave losses {[round(v, 4) for v in losses]} and then "
                           f"{[round(v, 4) for v in again]} from the same starting weights: the run is not "
@@ -477,12 +582,73 @@ def test_train_loss_decreases_and_is_reproducible(student):
                           f"gradients (optimizer.zero_grad()) before every backward pass")
 
 
-@pytest.mark.points(9)
+def _train_at_rest(student, reference, cfg, epochs, seed):
+    """Train with lr=0 on 96 digits (three full minibatches of 32): the weights never move, so the expected
+    losses follow from the model as it is. Returns the losses, the per-image evaluation-mode losses and the
+    call."""
+    X, y, _, _ = _digits()
+    X, y = X[:96], y[:96]
+    model, ref, name = _build(student, cfg, reference)
+    model.eval()  # as predict leaves it
+    call = f"train(model, X, y, epochs={epochs}, lr=0.0, batch_size=32, seed={seed}) for 96 images"
+    losses = _check_losses(_train(student, model, X, y, call, epochs=epochs, lr=0.0, batch_size=32, seed=seed),
+                           epochs, call)
+    checks.copy_parameters(checks.state_dict_of(model, name), ref, name)
+    with torch.no_grad():
+        per_image = F.cross_entropy(ref.eval()(X), y, reduction="none").double()  # (96,)
+    return losses, per_image, call
+
+
+@pytest.mark.points(2)
+def test_train_switches_to_training_mode(student, reference):
+    losses, per_image, call = _train_at_rest(student, reference, config(8, 3, (4, 5), 24, 10, dropout=0.5),
+                                             epochs=2, seed=4)
+    without_dropout = float(per_image.mean())
+    if all(math.isclose(v, without_dropout, rel_tol=1e-4) for v in losses):
+        raise CheckFailed(f"{call} on a model in evaluation mode returned the losses {losses}, exactly the loss "
+                          f"without dropout ({without_dropout:.6g}): the model trained with its dropout off. Likely "
+                          f"mistake: train does not call model.train() (a model that predict has put in evaluation "
+                          f"mode stays there)")
+
+
+@pytest.mark.points(3)
+def test_train_reports_mean_epoch_loss(student, reference):
+    epochs = 3
+    losses, per_image, call = _train_at_rest(student, reference, config(8, 3, (4, 5), 24, 10, dropout=0.0),
+                                             epochs=epochs, seed=5)
+    mean = float(per_image.mean())
+    got = torch.tensor(losses, dtype=torch.float64)
+    expected = torch.full((epochs,), mean, dtype=torch.float64)
+    if torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
+        return
+    why = (f"with lr=0 the weights never move and with dropout=0 the model is deterministic, so every epoch's mean "
+           f"loss over the 96 images is the model's mean cross-entropy on them, {mean:.6g}")
+    mistakes = {  # 96 images in 3 minibatches of 32
+        "the running total is not reset at the start of each epoch, so every epoch adds to the one before":
+            expected * torch.arange(1, epochs + 1),
+        "the epoch loss is the sum of the 3 minibatch means: divide by the number of minibatches, or weight each "
+        "mean by its minibatch's size and divide by N": expected * 3,
+        "the epoch's total over the images is not divided by N = 96": expected * 96,
+        "the epoch's total over the images is divided by the number of minibatches (3), not by N = 96":
+            expected * 32,
+        "each epoch sees a single image: the number of images is X.shape[0] (or len(X))":
+            per_image[:1].expand(epochs),
+    }
+    try:
+        checks.assert_close(got, expected, f"{call}: the epoch losses", rtol=1e-4, atol=1e-6, mistakes=mistakes)
+    except CheckFailed as failure:
+        if checks.names_a_mistake(str(failure)):
+            raise CheckFailed(f"{failure}. ({why})") from None
+    raise CheckFailed(f"{call} returned the epoch losses {[round(v, 6) for v in losses]}, but {why}: does each "
+                      f"epoch walk through all 96 images exactly once and average the loss over them?")
+
+
+@pytest.mark.points(7)
 def test_digits_held_out_accuracy(student, reference):
     X_train, y_train, X_test, y_test = _digits()
     model, _, _ = _build(student, CFG_DIGITS, reference)
     call = "train(model, X_train, y_train, epochs=12, lr=5e-3, batch_size=32, seed=0)"
-    _check_losses(student.train(model, X_train, y_train, epochs=12, lr=5e-3, batch_size=32, seed=0), 12, call)
-    scores = student.predict(model, X_test)
+    _check_losses(_train(student, model, X_train, y_train, call, epochs=12, lr=5e-3, batch_size=32, seed=0), 12, call)
+    scores = _predict(student, model, X_test, "predict(model, X_test)")
     accuracy = checks.accuracy(scores, y_test, "predict(model, X_test)")
     checks.assert_at_least(accuracy, 0.95, f"held-out accuracy on {len(y_test)} digits after {call}")

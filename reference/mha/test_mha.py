@@ -2,11 +2,15 @@
 
 Everything is compared in float64, with sizes that differ in every dimension. The module is checked on
 the submission's own weights, copied into the reference and into nn.MultiheadAttention. Known mistakes
-are recomputed here, on the same weights and inputs, so that a failure can name the mistake.
+are recomputed here, on the same weights and inputs, so that a failure can name the mistake; an exception
+from the submission that a known mistake explains (K not transposed, view after a transpose, a float size)
+fails the test with that mistake named.
 """
 from __future__ import annotations
 
+import functools
 import math
+import re
 
 import pytest
 import torch
@@ -15,6 +19,7 @@ from torch import nn
 
 from autograder.checks import (CheckFailed, assert_close, assert_shape, copy_parameters, expect_tensor,
                                matching_mistake, state_dict_of)
+from autograder.errors import StudentCodeError
 from autograder.remote import vjp
 
 N, H, L, S, D_MODEL = 2, 3, 5, 7, 12  # batch, heads, queries, keys, model width: all different
@@ -23,6 +28,10 @@ D_V = 6                               # value width for the bare attention funct
 DOUBLE = torch.float64
 
 MISSING_SCALE = "the scores are not divided by sqrt(d_k)"
+MULTIPLIED_SCALE = "the scores are multiplied by sqrt(d_k) instead of divided by it"
+NO_SQRT_SCALE = "the scores are divided by d_k instead of sqrt(d_k)"
+NEGATED_SCORES = ("the scores are negated: softmax(-Q K^T / sqrt(d_k)) gives the most weight to the least similar "
+                  "keys")
 D_MODEL_SCALE = ("the scores are divided by sqrt(d_model) instead of sqrt(d_head) = sqrt(d_model / n_heads): "
                  "each head's dot products run over d_head features")
 WRONG_AXIS = ("the softmax normalises over the query axis instead of the key axis: use dim=-1, so that each "
@@ -39,6 +48,37 @@ MERGE_NO_TRANSPOSE = ("the heads are merged without transposing back: transpose 
                       "(N, L, n_heads, d_head) before reshaping to (N, L, d_model)")
 DROPOUT_AT_EVAL = ("dropout is active in evaluation mode: use nn.Dropout (switched off by .eval()), or pass "
                    "training=self.training to F.dropout, whose default is training=True")
+WEIGHTS_AFTER_DROPOUT = ("the returned weights are taken after dropout: return A itself, whose rows sum to 1, and "
+                         "apply dropout only to the copy of A that multiplies V")
+SPLIT_NO_TRANSPOSE = ("the heads are not moved in front of the positions: after view(N, L, n_heads, d_head), "
+                      "transpose(1, 2) gives (N, n_heads, L, d_head)")
+
+
+def wrong_axis_d_k(axis: int, size: int, d_k: int) -> str:
+    return (f"d_k is read from axis {axis} of Q (size {size}), not from its last axis: d_k is the width of a query, "
+            f"Q.shape[-1] = {d_k}, whatever leading dimensions Q has")
+
+
+def merge_wrong_axes(a: int, b: int) -> str:
+    return (f"the heads are merged after transpose({a}, {b}), which swaps the wrong pair of axes: transpose(1, 2) "
+            "swaps heads and positions back, (N, n_heads, L, d_head) -> (N, L, n_heads, d_head)")
+
+
+# Mistakes that show up as an exception in the submission's code rather than as a wrong number.
+KEYS_NOT_TRANSPOSED = ("K is not transposed: the scores are Q @ K.transpose(-2, -1), (..., L, d_k) @ (..., d_k, S); "
+                       "Q @ K multiplies (..., L, d_k) by (..., S, d_k)")
+VIEW_AFTER_TRANSPOSE = ("view() after a transpose: a transposed tensor is no longer in memory order, so view cannot "
+                        "regroup it; use .reshape(...) (or .contiguous().view(...)) when merging the heads")
+FLOAT_SIZE = ("a size is a float: in Python 3 `/` always gives a float (12 / 3 == 4.0), which view and reshape "
+              "refuse; use integer division, d_head = d_model // n_heads")
+MASKED_FILL_ARGUMENTS = ("the arguments of masked_fill are swapped: it is scores.masked_fill(blocked, value), the "
+                         "boolean tensor first and the fill value second")
+RETURNS_NONE = ("None is used where a tensor is needed: is a return statement missing from split_heads, "
+                "merge_heads or scaled_dot_product_attention (a function without one returns None)? Or is the "
+                "optional mask used without checking `if mask is not None`?")
+VALID_SIZES_REFUSED = ("__init__ refuses a d_model that n_heads divides evenly (the tests use d_model=12 with 1 or 3 "
+                       "heads): is the condition of its check inverted? It should refuse only when "
+                       "d_model % n_heads != 0")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -88,8 +128,18 @@ def attention_variant(Q, K, V, mask=None, *, scale=None, softmax_dim=-1, mask_mo
     return weights @ V, weights
 
 
+def scale_mistakes(q_shape) -> dict[str, dict]:
+    """Wrong scalings of the scores, for queries of shape (..., L, d_k)."""
+    d_k = q_shape[-1]
+    table = {MISSING_SCALE: {"scale": 1.0}, MULTIPLIED_SCALE: {"scale": math.sqrt(d_k)},
+             NO_SQRT_SCALE: {"scale": 1 / d_k}, NEGATED_SCORES: {"scale": -1 / math.sqrt(d_k)}}
+    for axis, size in enumerate(q_shape[:-1]):
+        if size not in (1, d_k):
+            table[wrong_axis_d_k(axis, size, d_k)] = {"scale": 1 / math.sqrt(size)}
+    return table
+
+
 ATTENTION_MISTAKES = {
-    MISSING_SCALE: {"scale": 1.0},
     WRONG_AXIS: {"softmax_dim": -2},
 }
 MASK_MISTAKES = {
@@ -101,7 +151,7 @@ MASK_MISTAKES = {
 
 def attention_mistakes(Q, K, V, mask=None):
     """{mistake: (out, weights)} for the bare attention function."""
-    table = dict(ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
+    table = dict(scale_mistakes(Q.shape), **ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
     return {name: attention_variant(Q, K, V, mask, **how) for name, how in table.items()}
 
 
@@ -126,7 +176,8 @@ def mha_variant(params, query, key, value, mask=None, *, n_heads=H, split="trans
 def mha_mistakes(params, query, key, value, mask=None, n_heads=H):
     """{mistake: (out, weights)} for the module, on the given weights."""
     d_model = params[0].shape[0]
-    table = dict(ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
+    heads_shape = (query.shape[0], n_heads, query.shape[1], d_model // n_heads)  # the queries each head sees
+    table = dict(scale_mistakes(heads_shape), **ATTENTION_MISTAKES, **(MASK_MISTAKES if mask is not None else {}))
     table.update({D_MODEL_SCALE: {"scale": 1 / math.sqrt(d_model)}, SPLIT_VIEW: {"split": "view"},
                   MERGE_NO_TRANSPOSE: {"merge": "view"}})
     return {name: mha_variant(params, query, key, value, mask, n_heads=n_heads, **how) for name, how in table.items()}
@@ -143,6 +194,51 @@ def weights_of(mistakes):
 # ------------------------------------------------------------------------------------------------
 # Talking to the submission
 # ------------------------------------------------------------------------------------------------
+
+_BATCHED_PRODUCT = re.compile(r"batch2 tensor to be: \[(\d+), (\d+)\] but got: \[(\d+), (\d+)\]")
+_PRODUCT = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def error_mistake(exc: StudentCodeError, d_k: int, n_keys: int) -> str | None:
+    """The mistake an exception from the submission points to, if it is a known one; d_k and n_keys are the
+    sizes the failing test gives a query and the keys."""
+    message = f"{exc.type_name}: {exc.message}"
+    batched, plain = _BATCHED_PRODUCT.search(message), _PRODUCT.search(message)
+    if batched and (int(batched[2]), int(batched[4])) == (d_k, n_keys):
+        return KEYS_NOT_TRANSPOSED  # (B, L, d_k) @ (B, S, d_k): the second factor should start with d_k
+    if plain and (int(plain[2]), int(plain[3]), int(plain[4])) == (d_k, n_keys, d_k):
+        return KEYS_NOT_TRANSPOSED
+    if "view size is not compatible with input tensor's size and stride" in message:
+        return VIEW_AFTER_TRANSPOSE
+    if "tuple of ints" in message and "got float" in message:
+        return FLOAT_SIZE
+    if "masked_fill() received an invalid combination of arguments - got (float" in message:
+        return MASKED_FILL_ARGUMENTS
+    if "'NoneType' object has no attribute" in message or "not NoneType" in message:
+        return RETURNS_NONE
+    last_frame = exc.traceback.rsplit('File "<', 1)[-1]
+    if exc.type_name in ("ValueError", "AssertionError") and "in __init__" in last_frame:
+        return VALID_SIZES_REFUSED
+    return None
+
+
+def naming_mistakes(d_k: int = D_HEAD, n_keys: int = S):
+    """A test whose submission raises an exception a known mistake explains fails with a message naming it
+    (any other exception is reported as it is)."""
+    def decorate(test):
+        @functools.wraps(test)
+        def run(*args, **kwargs):
+            try:
+                return test(*args, **kwargs)
+            except StudentCodeError as exc:
+                mistake = error_mistake(exc, d_k, n_keys)
+                if mistake is None:
+                    raise
+                detail = f"\n{exc.traceback}" if exc.traceback else ""
+                raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {exc}{detail}") from None
+        return run
+    return decorate
+
 
 def pair(result, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The (out, weights) pair a function or module returned, as tensors."""
@@ -177,6 +273,7 @@ def check_pair(got, expected, name, mistakes):
 
 @pytest.mark.public
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_attention_matches_pytorch(student, reference):
     Q, K, V = attention_inputs()
     got = student.scaled_dot_product_attention(Q, K, V)
@@ -192,6 +289,7 @@ def test_attention_matches_pytorch(student, reference):
 
 @pytest.mark.public
 @pytest.mark.points(5)
+@naming_mistakes()
 def test_attention_weights_are_distributions(student):
     Q, K, V = attention_inputs(seed=3)
     mask = mixed_mask(L, S)
@@ -208,6 +306,7 @@ def test_attention_weights_are_distributions(student):
 
 @pytest.mark.public
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_attention_mask_matches_pytorch(student, reference):
     Q, K, V = attention_inputs(seed=6)
     mask = mixed_mask(L, S)  # (L, S), broadcast over (N, h)
@@ -219,6 +318,7 @@ def test_attention_mask_matches_pytorch(student, reference):
 
 
 @pytest.mark.points(5)
+@naming_mistakes()
 def test_masked_keys_get_no_weight_and_no_influence(student):
     Q, K, V = attention_inputs(seed=9)
     mask = padding([S - 2, S - 3], S)  # (N, 1, 1, S): the last keys of each example are hidden from every query
@@ -238,11 +338,65 @@ def test_masked_keys_get_no_weight_and_no_influence(student):
 
 
 # ------------------------------------------------------------------------------------------------
-# 2. The module
+# 2. Splitting and merging heads, on their own
+# ------------------------------------------------------------------------------------------------
+
+SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD = 2, 5, 4, 3  # not the module's 3 heads of 4: hard-coded sizes show
+SPLIT_D_MODEL = SPLIT_H * SPLIT_D_HEAD              # 12
+
+
+def layout_mistake(shape: tuple[int, ...]) -> str | None:
+    """What a wrong (N, h, L, d_head) layout of split_heads' result says about the code."""
+    if shape == (SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD):
+        return SPLIT_NO_TRANSPOSE
+    if shape == (SPLIT_N, SPLIT_D_HEAD, SPLIT_L, SPLIT_H):
+        return ("d_model is split into (d_head, n_heads) instead of (n_heads, d_head): head i owns the consecutive "
+                "features i*d_head to (i+1)*d_head - 1, so view as (N, L, n_heads, d_head)")
+    return None
+
+
+@pytest.mark.public
+@pytest.mark.points(5)
+@naming_mistakes()
+def test_split_heads(student):
+    x = randn(SPLIT_N, SPLIT_L, SPLIT_D_MODEL, seed=80)
+    name = f"split_heads(x of shape {tuple(x.shape)}, n_heads={SPLIT_H})"
+    got = student.split_heads(x, SPLIT_H)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    got = expect_tensor(got, name)
+    mistake = layout_mistake(tuple(got.shape))
+    if mistake:
+        raise CheckFailed(f"{name}: expected shape {(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD)}, got "
+                          f"{tuple(got.shape)}. Likely mistake: {mistake}")
+    assert_shape(got, (SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD), name)
+    expected = x.view(SPLIT_N, SPLIT_L, SPLIT_H, SPLIT_D_HEAD).transpose(1, 2)  # (N, h, L, d_head)
+    assert_close(got, expected, name, mistakes={SPLIT_VIEW: x.reshape(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD)})
+
+
+@pytest.mark.public
+@pytest.mark.points(5)
+@naming_mistakes()
+def test_merge_heads(student):
+    heads = randn(SPLIT_N, SPLIT_H, SPLIT_L, SPLIT_D_HEAD, seed=81)  # (N, h, L, d_head)
+    name = f"merge_heads(heads of shape {tuple(heads.shape)})"
+    got = student.merge_heads(heads)
+    if got is None:
+        raise CheckFailed(f"{name} returned None: is the return statement missing?")
+    expected = heads.transpose(1, 2).reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)  # (N, L, d_model)
+    mistakes = {MERGE_NO_TRANSPOSE: heads.reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)}
+    for a, b in ((0, 1), (0, 2), (0, 3), (1, 3), (2, 3)):
+        mistakes[merge_wrong_axes(a, b)] = heads.transpose(a, b).reshape(SPLIT_N, SPLIT_L, SPLIT_D_MODEL)
+    assert_close(got, expected, name, mistakes=mistakes)
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. The module
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.public
 @pytest.mark.points(5)
+@naming_mistakes()
 def test_module_shapes_in_cross_attention(student):
     module = student.MultiHeadAttention(D_MODEL, H)
     state = state_dict_of(module, "MultiHeadAttention")
@@ -257,7 +411,8 @@ def test_module_shapes_in_cross_attention(student):
     assert_shape(weights, (N, H, L, S), f"weights for {L} queries over {S} keys")
 
 
-@pytest.mark.points(15)
+@pytest.mark.points(10)
+@naming_mistakes()
 def test_module_matches_reference(student, reference):
     module, ours = student_module(student, reference)
     query, key, value = module_inputs()
@@ -268,6 +423,7 @@ def test_module_matches_reference(student, reference):
 
 
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_module_matches_nn_multihead_attention(student, reference):
     module, ours = student_module(student, reference)
     W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o = params = params_of(ours)
@@ -289,6 +445,7 @@ def test_module_matches_nn_multihead_attention(student, reference):
 
 
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_module_mask(student, reference):
     module, ours = student_module(student, reference)
     query, key, value = module_inputs(seed=30)
@@ -300,6 +457,7 @@ def test_module_mask(student, reference):
 
 
 @pytest.mark.points(5)
+@naming_mistakes(d_k=D_MODEL)
 def test_one_head_is_plain_attention(student, reference):
     module, ours = student_module(student, reference, n_heads=1)
     W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o = params = params_of(ours)
@@ -312,6 +470,7 @@ def test_one_head_is_plain_attention(student, reference):
 
 
 @pytest.mark.points(5)
+@naming_mistakes(n_keys=L)
 def test_self_attention_is_permutation_equivariant(student, reference):
     module, ours = student_module(student, reference)
     x = randn(N, L, D_MODEL, seed=50)
@@ -327,7 +486,8 @@ def test_self_attention_is_permutation_equivariant(student, reference):
                  "sequence (rows and columns should be shuffled the same way)", mistakes=weights_of(mistakes))
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
+@naming_mistakes()
 def test_gradients_reach_every_projection(student, reference):
     module = student.MultiHeadAttention(D_MODEL, H, 0.0)
     module.double()
@@ -342,7 +502,8 @@ def test_gradients_reach_every_projection(student, reference):
             raise CheckFailed(f"the {name} gets no gradient: is it detached somewhere?")
         assert_shape(grad, tuple(x.shape), f"gradient of the {name}")
         if not torch.isfinite(grad).all() or grad.abs().max() == 0:
-            raise CheckFailed(f"the gradient of the {name} is {'not finite' if not torch.isfinite(grad).all() else 'zero'}")
+            what = "not finite" if not torch.isfinite(grad).all() else "zero"
+            raise CheckFailed(f"the gradient of the {name} is {what}")
     grads = list(result.param_grads.items())
     if len(grads) != 8:
         raise CheckFailed(f"expected 8 parameters (weight and bias of W_q, W_k, W_v, W_o), found {len(grads)}: "
@@ -364,12 +525,13 @@ def test_gradients_reach_every_projection(student, reference):
 
 
 @pytest.mark.points(10)
+@naming_mistakes()
 def test_dropout_in_training_only(student):
     module = student.MultiHeadAttention(D_MODEL, H, 0.5)
     module.double()
     module.eval()
     query, key, value = module_inputs(seed=70)
-    first, _ = pair(module(query, key, value), "MultiHeadAttention in evaluation mode")
+    first, first_weights = pair(module(query, key, value), "MultiHeadAttention in evaluation mode")
     second, _ = pair(module(query, key, value), "MultiHeadAttention in evaluation mode")
     if not torch.equal(first, second):
         raise CheckFailed("in evaluation mode (after .eval()) two calls on the same input give different outputs. "
@@ -378,8 +540,8 @@ def test_dropout_in_training_only(student):
     # (with its 1/(1-p) rescaling) leaves the output unchanged.
     copies = 4000
     module.train()
-    train_out, _ = pair(module(query[:1].expand(copies, L, D_MODEL), key[:1].expand(copies, S, D_MODEL),
-                               value[:1].expand(copies, S, D_MODEL)), "MultiHeadAttention in training mode")
+    train_out, train_weights = pair(module(query[:1].expand(copies, L, D_MODEL), key[:1].expand(copies, S, D_MODEL),
+                                           value[:1].expand(copies, S, D_MODEL)), "MultiHeadAttention in training mode")
     assert_shape(train_out, (copies, L, D_MODEL), "out in training mode")
     spread = (train_out - first[:1]).abs().amax(dim=(1, 2))  # (copies,)
     if not (spread > 1e-6).float().mean() > 0.9:
@@ -391,3 +553,12 @@ def test_dropout_in_training_only(student):
         raise CheckFailed(f"in training mode the output averaged over {copies} dropout draws differs from the "
                           f"evaluation output by {error:.2f} (relative); dropout must rescale the kept weights by "
                           "1/(1-p) so the expected output is unchanged")
+    # The weights returned are A itself, before dropout: the same in both modes.
+    assert_shape(train_weights, (copies, H, L, S), "weights in training mode")
+    if not torch.allclose(train_weights, first_weights[:1].expand(copies, H, L, S)):
+        if torch.allclose(train_weights.sum(-1), torch.ones(copies, H, L, dtype=DOUBLE)):
+            raise CheckFailed("in training mode the returned weights differ from those in evaluation mode, yet each "
+                              "row sums to 1. Likely mistake: dropout is applied to the scores, before the softmax; "
+                              "apply it to the weights A, just before they multiply V, and return A as it is")
+        raise CheckFailed(f"in training mode the returned weights differ from those in evaluation mode. Likely "
+                          f"mistake: {WEIGHTS_AFTER_DROPOUT}")
