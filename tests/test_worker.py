@@ -293,3 +293,14 @@ def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(
     assert out.returncode == 0, out.stderr[-2000:]
     shared, sandbox = out.stdout.split()
     assert shared == "True" and "network" in sandbox
+
+
+def test_only_the_stub_s_bare_not_implemented_error_means_not_implemented():
+    """torch raises NotImplementedError, with a message, for arguments it cannot take (integer labels as
+    the scores of cross_entropy): that is a mistake to show, not a function left to implement."""
+    from autograder.errors import StudentCodeError
+
+    assert StudentCodeError("NotImplementedError", "", "").not_implemented
+    assert not StudentCodeError("NotImplementedError", '"log_softmax_lastdim_kernel_impl" not implemented for '
+                                "'Long'", "").not_implemented
+    assert not StudentCodeError("ValueError", "", "").not_implemented
