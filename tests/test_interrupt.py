@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from processes import processes_named
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "submissions" / "mlp" / "correct_functional.ipynb"
 STOPPED_WITHIN = 20     # seconds from SIGINT to exit; the sleeping cell alone would take 25 (its limit is 30)
@@ -25,19 +27,6 @@ import ctypes, time
 ctypes.CDLL(None).prctl(15, {name!r}.encode(), 0, 0, 0)   # PR_SET_NAME: found from outside by this name
 time.sleep(25)
 '''
-
-
-def processes_named(name: str) -> list[int]:
-    """Processes with a thread named `name`, whatever PID namespace they are in."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if any((task / "comm").read_text().strip() == name for task in (proc / "task").iterdir()):
-                    found.append(int(proc.name))
-            except OSError:
-                continue
-    return found
 
 
 def until(condition, seconds: float) -> bool:

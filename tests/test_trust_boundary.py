@@ -96,4 +96,4 @@ def test_pytest_plugins_installed_in_the_environment_are_not_loaded_when_grading
              "print(len(result.tests), sorted(m for m in sys.modules if m.endswith('pytest_plugin')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split(maxsplit=1) == ["14", "[]\n"], out.stdout
+    assert out.stdout.split(maxsplit=1) == ["18", "[]\n"], out.stdout

@@ -4,7 +4,7 @@ Attack notebooks are built at test time from the real MLP notebooks (the referen
 the stub 0), so they stay in sync with the assignment: an attack is either a cell put in front, or code
 appended to the softmax/cross-entropy cell that redefines `softmax` (nothing else in the notebook uses
 it, so exactly one test, `test_softmax`, 5 points, is attacked). Every grading goes through `grade`,
-which also checks what must hold whatever the attack: a well-formed result with 14 tests and 100
+which also checks what must hold whatever the attack: a well-formed result with 18 tests and 100
 points, scores only for passed tests, bounded messages and output, JSON-safe, no worker directory and
 no open descriptor left behind in the grading process.
 
@@ -39,6 +39,7 @@ from autograder.client import Limits
 from autograder.grading import grade_notebook
 from autograder.identifiers import SAFE_NAME
 from autograder.results import STATUSES, SubmissionResult
+from processes import processes_named
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ STUB = ROOT / "assignments" / "mlp" / "mlp.ipynb"
 COMMITTED = Path(__file__).resolve().parent / "notebooks"
 FAST = Limits(request_seconds=5, cell_seconds=3, submission_seconds=60)
 ATTACKED_CELL = "softmax-cross-entropy"
-N_TESTS, MAX_SCORE = 14, 100
+N_TESTS, MAX_SCORE = 18, 100
 MAX_MESSAGE = 20_000
 # Names of Python's own exceptions: in a verdict about a notebook they mean the grader tripped over it.
 PYTHON_INTERNALS = re.compile(r"\b(AttributeError|TypeError|KeyError|ValueError|IndexError|RecursionError)\b")
@@ -199,21 +200,6 @@ def expect_softmax(result: SubmissionResult, status: str | tuple[str, ...], frag
 
 
 # --------------------------------------------------------------------------------------- processes
-
-def processes_named(name: str) -> list[int]:
-    """Processes (host PIDs) with a thread named `name`, whatever PID namespace they are in. Workers
-    see none of the grader's files, so an attack marks its processes by name (PR_SET_NAME)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if any((task / "comm").read_text().strip() == name for task in (proc / "task").iterdir()):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
-
 
 def wait_gone(name: str, seconds: float = 60.0) -> list[int]:
     """The processes named `name` still there after waiting up to `seconds` for them to go (a generous
