@@ -95,9 +95,9 @@ def _locked(folder: str, blocking: bool = True) -> Iterator[int]:
         os.close(fd)
 
 
-def _empty_and_remove(folder: str, seconds: float = 10.0) -> bool:
-    """Kill whatever is in `folder` and its subgroups and remove them all; False if that did not
-    happen within `seconds`."""
+def _empty_and_remove(folder: str, seconds: float = 10.0) -> None:
+    """Kill whatever is in `folder` and its subgroups and remove them all, trying for up to `seconds`
+    (what is left then is removed with its fork server's folder, or as stale by the next server)."""
     deadline = time.monotonic() + seconds
     for entry in _subgroups(folder):
         _empty_and_remove(entry, max(0.0, deadline - time.monotonic()))
@@ -107,12 +107,12 @@ def _empty_and_remove(folder: str, seconds: float = 10.0) -> bool:
                 os.kill(int(pid), signal.SIGKILL)
         try:
             os.rmdir(folder)
-            return True
+            return
         except FileNotFoundError:
-            return True
+            return
         except OSError:
             if time.monotonic() > deadline:
-                return False
+                return
             time.sleep(0.01)
 
 
@@ -129,7 +129,7 @@ def is_server_folder(name: str) -> bool:
     return _SERVER_FOLDER.fullmatch(name) is not None
 
 
-def remove_stale(hierarchy: str) -> None:
+def _remove_stale(hierarchy: str) -> None:
     """Remove the folders of fork servers that are gone (killed, not closed): those whose lock is free."""
     with _locked(hierarchy):
         for entry in os.scandir(hierarchy):
@@ -160,9 +160,10 @@ class ProcessGroup:
                 pass
         return joined
 
-    def remove(self) -> bool:
-        """Kill whatever is still in it and remove it; False if some folder could not be removed in time."""
-        return all([_empty_and_remove(folder) for folder in set(self.folders.values())])
+    def remove(self) -> None:
+        """Kill whatever is still in it and remove it."""
+        for folder in set(self.folders.values()):
+            _empty_and_remove(folder)
 
 
 class Owner:
@@ -185,7 +186,7 @@ class Owner:
 
     def _claim(self, hierarchy: str, folder: str, v2: bool) -> bool:
         try:
-            remove_stale(hierarchy)
+            _remove_stale(hierarchy)
             with _locked(hierarchy):
                 os.mkdir(folder)
                 fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
