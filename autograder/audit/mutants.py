@@ -29,6 +29,11 @@ class Mutant:
     index: int          # the cell's position in the notebook
     source: str         # the whole mutated cell
 
+    @property
+    def lines(self) -> range:
+        """The lines of the mutated cell that hold the change."""
+        return range(self.line, self.line + max(1, self.mutated.count("\n") + 1))
+
 
 def _compiles(text: str) -> bool:
     try:
