@@ -351,7 +351,7 @@ def similar(folder: Path, assignment: str | None, root: Path, against: tuple[Pat
     """Find pairs of submissions under FOLDER whose code is suspiciously alike (nothing is run).
 
     Exit codes: 0 no pair is flagged; 1 some pairs score at or above the threshold; 2 usage error;
-    3 a notebook could not be read (the others are still compared and reported).
+    3 a notebook could not be read (the others are still compared and reported); 130 interrupted.
     """
     from autograder.errors import UsageError
     from autograder.reports.destinations import Destination, check_destinations
@@ -368,6 +368,9 @@ def similar(folder: Path, assignment: str | None, root: Path, against: tuple[Pat
         report = build_report(collect(folder, list(against), assignment, root), top)
     except UsageError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        Terminal().line("interrupted: no similarity report written")
+        sys.exit(EXIT_INTERRUPTED)
     Terminal().print(report_view(report))
     with _reporting():
         if json_path:

@@ -15,9 +15,10 @@ from autograder.assignments import assignments_in, choose
 from autograder.classlist import find_submissions, student_in
 from autograder.errors import NotebookError, UsageError
 from autograder.identifiers import shown
-from autograder.notebook import Notebook, assignment_of, read_notebook, read_submission
+from autograder.notebook import Notebook, assignment_of, read_submission
 from autograder.reports.text import NBGRADER_STEPS
-from autograder.similarity.code import Code, Stub
+from autograder.similarity.code import Code
+from autograder.similarity.parallel import codes, make_stub
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,8 @@ class _Found:
     path: Path
     student: str
     known: bool
-    notebook: Notebook | None
     assignment: str | None   # what it says it is for, if anything
-    error: str = ""
+    error: str = ""          # why it cannot be read
 
 
 def collect(folder: Path, known_folders: list[Path], assignment: str | None, root: Path) -> Collection:
@@ -77,19 +77,19 @@ def collect(folder: Path, known_folders: list[Path], assignment: str | None, roo
     else:
         chosen = choose(_the_assignment(folder, [f for f in found if not f.known], sorted(stubs)), stubs)
     reference = root / "reference" / chosen.name / chosen.notebook.name
-    stub = Stub(read_notebook(chosen.notebook), read_notebook(reference) if reference.is_file() else None)
-    submissions, left = [], []
-    for item in found:
-        label = str(item.path)
-        if item.notebook is None:
-            left.append(Left(label, "unreadable", item.error))
-        elif item.assignment and item.assignment != chosen.name:
-            left.append(Left(label, "other assignment", f"is a notebook for assignment {shown(item.assignment)}"))
+    reference_path = reference if reference.is_file() else None
+    left = [Left(str(item.path), "unreadable", item.error) for item in found if item.error]
+    left += [Left(str(item.path), "other assignment", f"is a notebook for assignment {shown(item.assignment)}")
+             for item in found if not item.error and item.assignment not in (None, chosen.name)]
+    wanted = [item for item in found if not item.error and item.assignment in (None, chosen.name)]
+    stub = make_stub(chosen.notebook, reference_path)
+    submissions = []
+    for item, code in zip(wanted, codes([i.path for i in wanted], stub, (chosen.notebook, reference_path))):
+        if isinstance(code, str):   # changed since it was first read, or too long to compare
+            left.append(Left(str(item.path), "unreadable", code))
         else:
-            try:
-                submissions.append(Submission(item.student, label, item.known, stub.code_of(item.notebook)))
-            except ValueError as exc:
-                left.append(Left(label, "unreadable", str(exc)))
+            submissions.append(Submission(item.student, str(item.path), item.known, code))
+    left.sort(key=lambda item: item.label)
     return Collection(chosen.name, submissions, left, stub.kgrams, stub.reference_kgrams)
 
 
@@ -102,9 +102,9 @@ def _found(folder: Path, known: bool, names: set[str]) -> list[_Found]:
         try:
             nb = read_submission(path)
         except NotebookError as exc:
-            found.append(_Found(path, student, known, None, None, exc.reason))
+            found.append(_Found(path, student, known, None, exc.reason))
             continue
-        found.append(_Found(path, student, known, nb, _declared(nb, path, names)))
+        found.append(_Found(path, student, known, _declared(nb, path, names)))
     return found
 
 

@@ -17,6 +17,7 @@ import keyword
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from autograder.notebook import neutralise_magics
 
@@ -28,8 +29,7 @@ _DEFINITIONS = {"def", "class", "async", "@"}
 _STATEMENT_BREAKS = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A normalised token and the characters of the cell it came from."""
 
     text: str
@@ -116,9 +116,10 @@ def _offsets(source: str) -> list[int]:
     return list(itertools.accumulate((len(line) + 1 for line in source.split("\n")), initial=0))
 
 
-def _offset(starts: list[int], position: tuple[int, int], size: int) -> int:
+def _offset(starts: list[int], position: tuple[int, int]) -> int:
+    """The character offset of a tokenizer position, at most the length of the source (starts[-1] - 1)."""
     row, column = position
-    return min(starts[min(row, len(starts)) - 1] + column, size)
+    return min(starts[row - 1] + column, starts[-1] - 1) if row < len(starts) else starts[-1] - 1
 
 
 def units(source: str, names: Names) -> list[list[Token]]:
@@ -149,8 +150,7 @@ def units(source: str, names: Names) -> list[list[Token]]:
                 current = []
             kind = ("decorated" if info.string == "@" else "definition") if starts_definition else "code"
         statement_start = info.type == tokenize.NEWLINE or info.string == ";"
-        start = _offset(starts, info.start, len(source))
-        end = _offset(starts, info.end, len(source))
+        start, end = _offset(starts, info.start), _offset(starts, info.end)
         text = None if index in docstrings else _normalised(info, tokens, index, names, brackets, signature)
         if info.type == tokenize.OP and info.string in ("(", "[", "{"):
             brackets += 1
