@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import similar_class as sc
 from autograder.notebook import Notebook, NotebookCell, read_notebook
 from autograder.similarity.code import MAX_CODE_CHARS, Stub
 from autograder.similarity.collect import collect
+from autograder.similarity.evidence import MAX_MATCHES, matches
 from autograder.similarity.html import COLOURS
 from autograder.similarity.index import CALIBRATED_COPIES, CALIBRATED_INDEPENDENT, THRESHOLD, Entry, similar_pairs
 from cli import main
@@ -228,6 +230,21 @@ def test_any_cell_text_is_compared_without_crashing(sources):
     nb = Notebook([NotebookCell("code", text, {}) for text in sources], {})
     code = stub.code_of(nb)
     assert all(0 <= t.start <= t.end <= len(code.cells[u.cell].source) for u in code.units for t in u.tokens)
+
+
+@pytest.mark.parametrize("text", [
+    "x = (" + ' "a"' * 16_000 + ")\n",      # strings in a row: docstring detection must stay linear
+    "(" * 30_000 + ")" * 30_000,            # nesting the parser refuses
+    "x = x + 1\n" * 6_000,                  # one line repeated: every k-gram matches everywhere
+    'x = """' + "a" * 60_000,               # a string that never ends
+], ids=["strings", "nested", "repeated", "unclosed"])
+def test_pathological_code_is_compared_in_bounded_time(text):
+    assert len(text) <= MAX_CODE_CHARS
+    stub = Stub(read_notebook(sc.STUB))
+    started = time.monotonic()
+    code = stub.code_of(Notebook([NotebookCell("code", text, {})], {}))
+    assert len(matches(code, code, frozenset())) <= MAX_MATCHES
+    assert time.monotonic() - started < 60   # seconds at worst on a loaded machine; hours if quadratic
 
 
 def test_the_html_escapes_everything_a_student_wrote(tmp_path):

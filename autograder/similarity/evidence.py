@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from autograder.similarity.code import Code
+from autograder.similarity.tokens import STATEMENT_END
 from autograder.similarity.winnow import K
 
 MAX_PLACES = 8       # places in the other submission that one k-gram is matched with (repetitive code)
@@ -117,5 +118,11 @@ def _overlaps(taken: list[tuple[int, int]], span: tuple[int, int]) -> bool:
 
 
 def _side(code: Code, unit_index: int, first: int, end: int) -> Side:
-    unit = code.units[unit_index]
-    return Side(unit.cell, unit.tokens[first].start, unit.tokens[end - 1].end)
+    """The characters from the first token to the last, leaving out line ends at either side (a line
+    end's token begins after the line's comment)."""
+    tokens = code.units[unit_index].tokens
+    while end - first > 1 and tokens[end - 1].text == STATEMENT_END:
+        end -= 1
+    while end - first > 1 and tokens[first].text == STATEMENT_END:
+        first += 1
+    return Side(code.units[unit_index].cell, tokens[first].start, tokens[end - 1].end)
