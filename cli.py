@@ -332,11 +332,11 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", metavar="CLASS_FOLDER", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--assignment", "-a",
               help="Compare the notebooks of this assignment (default: the one the class's notebooks are for).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder holding assignments/ (the stubs).")
+              show_default=True, help="Folder holding assignments/ (the stubs) and reference/.")
 @click.option("--against", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Also compare with the notebooks in this folder (earlier years, known solutions), never with "
                    "each other. Repeatable.")
@@ -348,7 +348,7 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
               help="How many of the most similar pairs to list.")
 def similar(folder: Path, assignment: str | None, root: Path, against: tuple[Path, ...], html_path: Path | None,
             json_path: Path | None, top: int) -> None:
-    """Find pairs of submissions under FOLDER whose code is suspiciously alike (nothing is run).
+    """Find pairs of submissions under CLASS_FOLDER whose code is suspiciously alike (nothing is run).
 
     Exit codes: 0 no pair is flagged; 1 some pairs score at or above the threshold; 2 usage error;
     3 a notebook could not be read (the others are still compared and reported); 130 interrupted.

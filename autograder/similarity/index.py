@@ -3,11 +3,11 @@
 The index maps each fingerprint to the submissions that have it; a submission's shared code with all
 the others is summed along the lists of its own fingerprints, so pairs that share nothing cost nothing.
 
-What the assignment all but dictates (a training step in four standard lines, `1 / (1 + torch.exp(-z))`)
-ends up in many submissions written independently, so a fingerprint counts less the more of the class
-have it: fully when at most two submissions have it, 2/n when n do. A score is the weighted share of the
-smaller submission's code that the other also has, and never more than the shared weight over
-`MIN_EVIDENCE`: a few lines, however alike, are not enough to flag a pair. Against earlier years'
+A score is the share of the smaller submission's own code that the other also has. Between two students
+of the class, the reference solution's code is not theirs to share (it is what the assignment leads to:
+independently written short functions look like it), and code that many of the class have (a fingerprint
+in more than `common_limit` submissions) weighs that limit over how many have it. The denominator is at
+least `MIN_EVIDENCE`: a line or two, however alike, cannot make a high score. Against earlier years'
 submissions and known solutions (`known`), every fingerprint counts fully: a class that copied a known
 solution wholesale shows up against it, however many copied it.
 """
