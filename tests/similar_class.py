@@ -346,7 +346,7 @@ def recommented(nb: dict) -> dict:
 
 
 def split_and_merged(nb: dict) -> dict:
-    """Each function in a cell of its own, the cells put first; the solution cells emptied."""
+    """The functions moved into new cells, three to a cell, put first; the solution cells emptied."""
     out = copy.deepcopy(nb)
     cells = solution_cells(out)
     blocks = [block for c in cells for block in _top_level_blocks(source(c))]
