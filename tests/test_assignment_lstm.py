@@ -105,6 +105,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "mistake_shuffle_without_generator": {
         "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
     "mistake_predict_in_train_mode": {"test_predict": "dropout is still active"},
+    "mistake_predict_with_gradients": {"test_predict": "predict built an autograd graph while it ran"},
 }
 
 

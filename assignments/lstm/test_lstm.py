@@ -28,7 +28,7 @@ from autograder.checks import (CheckFailed, accuracy, assert_at_least, assert_cl
                                copy_parameters, expect_tensor, state_dict_of)
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed, vjp
+from autograder.remote import RemoteObject, manual_seed, observe, vjp
 N, L, D, H, C, LAYERS = 5, 7, 3, 8, 6, 2
 F64 = torch.float64
 GATES = ("i", "f", "g", "o")

@@ -29,7 +29,7 @@ from autograder.checks import (CheckFailed, accuracy, assert_at_least, assert_cl
                                copy_parameters, expect_tensor, state_dict_of)
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed, vjp
+from autograder.remote import RemoteObject, manual_seed, observe, vjp
 
 N, L, D, H, C, LAYERS = 5, 7, 3, 8, 6, 2
 F64 = torch.float64
@@ -924,7 +924,8 @@ def test_predict(student):
     ours = _classifier(8, dropout=0.5)
     model = _worker_classifier(student, ours, dropout=0.5)  # in training mode, as train leaves it
     X = _randn(9, 40, L, D)
-    first = _returned(student.predict(model, X), "predict(model, X)")
+    call = observe(student.predict, model, X)
+    first = _returned(call.output, "predict(model, X)")
     if tuple(first.shape) == (C,):
         raise CheckFailed(f"predict(model, X) has one value per class, shape ({C},). Likely mistake: the argmax "
                           "is taken over the batch, dim=0; take it over the classes, dim=1, for one label per "
@@ -946,6 +947,9 @@ def test_predict(student):
     with torch.no_grad():
         want = ours.eval()(X).argmax(dim=1)  # (40,)
     assert_close(first, want, "predicted labels (in evaluation mode)")
+    if call.recorded_graph:
+        raise CheckFailed("predict built an autograd graph while it ran: it needs no gradients, so run the model "
+                          "under torch.no_grad() (the @torch.no_grad() decorator above predict does it)")
 
 
 @pytest.mark.public
