@@ -126,6 +126,18 @@ def naming_mistakes(test: Callable) -> Callable:
     return run
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Tiny tensors on one thread: log_softmax and its backward run in parallel regions whatever their size, and
+    waking a second thread costs milliseconds per operation on a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64) * scale
 
@@ -416,7 +428,7 @@ def test_digit_lstm_learns_digits(student):
     student.train(model, X_train, y_train, epochs=DIGITS_EPOCHS, lr=DIGITS_LR, batch_size=DIGITS_BATCH, seed=0)
     ours = _DigitReader(8, DIGITS_HIDDEN, 10)
     _load_digit_lstm(state_dict_of(model, "DigitLSTM"), ours)
-    with torch.no_grad():
+    with torch.no_grad(), _one_thread():
         held_out = accuracy(ours.eval()(X_test), y_test, "scores of the held-out digits")
     assert_at_least(held_out, DIGITS_THRESHOLD,
                     f"held-out accuracy of the weights train(model, X, y, epochs={DIGITS_EPOCHS}, lr={DIGITS_LR}, "
