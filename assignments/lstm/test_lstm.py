@@ -251,7 +251,7 @@ def _torch_lstm_cell(x, h, c, *weights) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _own_cell_is_wrong(student, x, h, c, weights, got: tuple[torch.Tensor, torch.Tensor]) -> bool:
     """Whether `got` is what the student's own lstm_cell gives on these inputs, and that is wrong: then
-    test_lstm_cell_function takes the points for it."""
+    lstm_cell's own test takes the points for it."""
     try:
         own = _pair(student.lstm_cell(x, h, c, *weights), "lstm_cell")
     except (StudentCodeError, CheckFailed):
