@@ -213,15 +213,11 @@ def _reordered(weights: tuple[torch.Tensor, ...], order: tuple[str, ...]) -> tup
     return tuple(torch.cat([w.chunk(4, dim=0)[k] for k in blocks]) for w in weights)
 
 
-def _gate_orders() -> dict[str, tuple[str, ...]]:
-    return {f"the gate blocks are unpacked in the order ({', '.join(order)}); PyTorch stacks them as (i, f, g, o)":
-            order for order in itertools.permutations(GATES) if order != GATES}
-
-
-def _gate_order_mistakes(compute: Callable) -> dict[str, torch.Tensor]:
+def _gate_order_mistakes(compute: Callable) -> dict[str, object]:
     """`compute(weights_transform)` for every wrong order of the four gate blocks."""
-    return {name: compute(lambda weights, order=order: _reordered(weights, order))
-            for name, order in _gate_orders().items()}
+    return {f"the gate blocks are unpacked in the order ({', '.join(order)}); PyTorch stacks them as (i, f, g, o)":
+            compute(lambda weights, order=order: _reordered(weights, order))
+            for order in itertools.permutations(GATES) if order != GATES}
 
 
 def _cell_mistakes(x, h, c, weights) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
