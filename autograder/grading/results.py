@@ -12,7 +12,7 @@ from typing import Any
 from autograder import bounds
 from autograder.errors import ReportError
 
-STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
+STATUSES = ("passed", "partial", "failed", "error", "timed_out", "not_implemented")   # "partial": some points, not all
 SUBMISSION_STATUSES = ("graded", "unreadable", "missing")
 
 
