@@ -116,7 +116,9 @@ def test_gradescope_results_json(tmp_path):
     data = json.loads(path.read_text())
     check_gradescope_fields(data)
     assert data["score"] == 6 and data["execution_time"] == 1.234
-    assert "6/18 points" in data["output"] and "cell-3 raised ValueError: bad shape" in data["output"]
+    assert "visible tests 2/9 points, 1 of 5 passed" in data["output"] and "2 hidden test(s)" in data["output"]
+    assert "cell-3 raised ValueError: bad shape" in data["output"] and data["output_format"] == "text"
+    assert "18" not in data["output"] and "4/9" not in data["output"]   # no total that counts the hidden tests
     tests = {t["name"]: t for t in data["tests"]}
     assert tests["test_backward"]["output"] == HOSTILE and tests["test_backward"]["status"] == "failed"
     assert tests["test_secret_case"]["visibility"] == "after_published"
