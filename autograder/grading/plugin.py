@@ -187,9 +187,14 @@ class GradingPlugin:
             message=message, visibility="visible" if item.get_closest_marker("public") else "after_published",
         )
 
-    def pytest_keyboard_interrupt(self) -> None:
-        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void."""
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void.
+
+        A test file that cannot be collected stops the session the same way (Session.Interrupted), but is
+        no Ctrl-C: pytest's exit code says the tests could not run.
+        """
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
 
     def pytest_sessionfinish(self) -> None:
         if self.session is not None:
