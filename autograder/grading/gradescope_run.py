@@ -97,19 +97,19 @@ def choose_notebook(folder: Path, assignment: str) -> Choice:
 
 def grade_submission(layout: Layout, assignment: str) -> dict[str, Any]:
     """Gradescope's results.json for the submission in layout.submission, graded as `assignment`."""
-    choice = choose_notebook(layout.submission, assignment)
-    if choice.notebook is not None:
-        from autograder.worker.launch import start_zygote
-
-        start_zygote()   # it warms up while this process imports pytest and torch
-    from autograder.grading.grade import grade_notebook
     from autograder.grading.results import SubmissionResult, now
     from autograder.reports.gradescope import gradescope_result
     from autograder.reports.terminal import Terminal, submission_view
 
-    if choice.notebook is None:
+    choice = choose_notebook(layout.submission, assignment)
+    if choice.notebook is None:   # nothing to grade: no worker, no torch
         result = SubmissionResult(assignment, "", status="missing", error=choice.note, graded_at=now())
     else:
+        from autograder.worker.launch import start_zygote
+
+        start_zygote()   # it warms up while this process imports pytest and torch
+        from autograder.grading.grade import grade_notebook
+
         graded = grade_notebook(choice.notebook, assignment, layout.source)
         result = replace(graded, submission=choice.notebook.relative_to(layout.submission).as_posix())
     Terminal().print(submission_view(result))
