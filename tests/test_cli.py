@@ -86,11 +86,12 @@ def test_usage_errors_exit_with_2(tmp_path):
 
 
 def test_tests_that_cannot_be_collected_are_a_usage_error_not_an_interruption(tmp_path):
-    (tmp_path / "reference").mkdir()
-    broken = tmp_path / "reference" / "mlp"
-    shutil.copytree(ROOT / "reference" / "mlp", broken)
-    (broken / "test_mlp.py").write_text("def broken(:\n")
-    result = CliRunner().invoke(main, ["run", str(SAMPLE), "--root", str(tmp_path)])
+    # a name of its own: this process may have imported another test_mlp.py already
+    broken = tmp_path / "reference" / "uncollectable"
+    broken.mkdir(parents=True)
+    shutil.copy(REFERENCE, broken / "uncollectable.ipynb")
+    (broken / "test_uncollectable.py").write_text("def broken(:\n")
+    result = CliRunner().invoke(main, ["run", str(SAMPLE), "--assignment", "uncollectable", "--root", str(tmp_path)])
     assert result.exit_code == 2 and "could not be run" in result.output and "interrupted" not in result.output
 
 

@@ -183,22 +183,22 @@ def test_the_notebook_chosen_among_several(tmp_path, files, chosen, note):
 
 
 def test_a_failing_grader_and_an_unreadable_notebook_each_leave_a_result(tmp_path, monkeypatch):
-    source = tmp_path / "source" / "reference" / "mlp"
-    shutil.copytree(ROOT / "reference" / "mlp", source)
+    # an assignment of its own name: this process may have imported another test_mlp.py already
+    source = tmp_path / "source" / "reference" / "probe"
+    source.mkdir(parents=True)
+    shutil.copy(ROOT / "reference" / "mlp" / "mlp.ipynb", source / "probe.ipynb")
     (tmp_path / "submission").mkdir()
-    shutil.copy(SAMPLES / "correct_functional.ipynb", tmp_path / "submission" / "mlp.ipynb")
+    (tmp_path / "submission" / "probe.ipynb").write_text("{not json")
     monkeypatch.setenv("AUTOGRADER_DIR", str(tmp_path))
-    tests = (source / "test_mlp.py").read_text()
-    (source / "test_mlp.py").write_text("def broken(:\n")   # the hidden tests cannot even be collected
-    assert gradescope_run.main(["mlp"]) == 0
+    (source / "test_probe.py").write_text("def broken(:\n")   # the hidden tests cannot even be collected
+    assert gradescope_run.main(["probe"]) == 0
     data = json.loads((tmp_path / "results" / "results.json").read_text())
     check_documented_fields(data)
     assert data["score"] == 0 and data["output"].startswith("The grader failed (UsageError)")
     assert "broken" not in data["output"]   # hidden test source goes to the instructors' stdout only
 
-    (source / "test_mlp.py").write_text(tests)
-    (tmp_path / "submission" / "mlp.ipynb").write_text("{not json")
-    assert gradescope_run.main(["mlp"]) == 0
+    shutil.copy(ROOT / "reference" / "mlp" / "test_mlp.py", source / "test_probe.py")
+    assert gradescope_run.main(["probe"]) == 0
     data = json.loads((tmp_path / "results" / "results.json").read_text())
     check_documented_fields(data)
     assert data["score"] == 0 and "could not be graded" in data["output"] and "not valid JSON" in data["output"]
