@@ -331,6 +331,40 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
         _fail(str(exc))
 
 
+@main.group()
+def package() -> None:
+    """Package an assignment for a course platform."""
+
+
+@package.command("gradescope")
+@click.argument("assignment")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding reference/.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Where to write the zip.")
+def package_gradescope(assignment: str, root: Path, out: Path) -> None:
+    """The autograder zip of ASSIGNMENT, for a Gradescope programming assignment as it is: setup.sh
+    installs the grader, run_autograder grades each submission with the hidden tests."""
+    from autograder.course.package import gradescope_zip
+    from autograder.errors import UsageError
+    from autograder.grading.assignments import find_assignment
+    from autograder.reports.terminal import Terminal
+
+    try:
+        target = find_assignment(assignment, root, ("reference",))
+    except UsageError as exc:
+        _fail(str(exc))
+    with _reporting():
+        try:
+            names = gradescope_zip(target, out)
+        except FileNotFoundError as exc:   # the grader's own files or metadata are not installed
+            _fail(str(exc))
+    terminal = Terminal()
+    terminal.line(f"{out}: Gradescope autograder for {target.name}")
+    for name in names:
+        terminal.line(f"  {name}")
+
+
 @main.command()
 @click.argument("folder", metavar="CLASS_FOLDER", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--assignment", "-a",

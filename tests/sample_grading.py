@@ -22,17 +22,24 @@ def sample_names(assignment: str) -> list[str]:
     return sorted(p.stem for p in (ROOT / "examples" / "submissions" / assignment).glob("*.ipynb"))
 
 
-def assert_loses_exactly(result: SubmissionResult, points: dict[str, float], failing: dict[str, str]) -> None:
-    """Tests in `failing` score 0 with a message containing the given words; all others full marks."""
+def assert_loses_exactly(result: SubmissionResult, points: dict[str, float], failing: dict[str, str],
+                         partial: dict[str, float] | None = None) -> None:
+    """Tests in `failing` score 0 with a message containing the given words, tests in `partial` the points
+    given there (status partial, a message saying what full marks need); all others full marks."""
+    partial = partial or {}
     assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
     assert {t.name: t.max_score for t in result.tests} == points
     for test in result.tests:
         if test.name in failing:
             assert test.score == 0 and test.status in ("failed", "error"), (test.name, test.status, test.message)
             assert failing[test.name] in test.message, (test.name, test.message)
+        elif test.name in partial:
+            assert (test.status, test.score) == ("partial", partial[test.name]), (test.name, test.status, test.message)
+            assert "for full marks" in test.message, (test.name, test.message)
         else:
             assert (test.status, test.score) == ("passed", test.max_score), (test.name, test.status, test.message)
-    assert result.score == 100 - sum(points[name] for name in failing)
+    lost = sum(points[name] for name in failing) + sum(points[name] - given for name, given in partial.items())
+    assert result.score == 100 - lost
 
 
 def assert_reference_scores_full_marks(assignment: str) -> None:

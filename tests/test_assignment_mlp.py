@@ -24,8 +24,7 @@ EXPECTED = {
                                         "test_digits_accuracy": "held-out accuracy"},
     "mistake_no_nonlinearity.ipynb": {"test_mlp_matches_reference": "no nonlinearity"},
     "mistake_predict_in_train_mode.ipynb": {"test_predict_uses_eval_mode": "model.eval()"},
-    "mistake_softmax_before_loss.ipynb": {"test_train_step_updates_like_sgd": "softmax applied before",
-                                          "test_digits_accuracy": "held-out accuracy"},
+    "mistake_softmax_before_loss.ipynb": {"test_train_step_updates_like_sgd": "softmax applied before"},
     "mistake_swapped_in_out.ipynb": {"test_mlp_shapes": "in_features and out_features swapped",
                                      "test_mlp_matches_reference": "in_features and out_features swapped",
                                      "test_digits_accuracy": "mat1 and mat2 shapes"},
@@ -43,6 +42,11 @@ EXPECTED = {
         "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
 }
 
+# sample -> {test giving partial credit: points given}
+PARTIAL = {
+    "mistake_softmax_before_loss.ipynb": {"test_digits_accuracy": 5},   # learns to 0.87: half the points
+}
+
 
 def test_points_add_up_to_100():
     assert sum(ALL_TESTS.values()) == 100
@@ -54,7 +58,7 @@ def test_every_sample_has_an_expectation():
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
 def test_sample_loses_exactly_what_it_deserves(sample):
-    assert_loses_exactly(graded("mlp", sample), ALL_TESTS, EXPECTED[sample])
+    assert_loses_exactly(graded("mlp", sample), ALL_TESTS, EXPECTED[sample], PARTIAL.get(sample))
 
 
 def test_reference_scores_full_marks():

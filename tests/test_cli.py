@@ -1,6 +1,7 @@
 """The `grade` command: exit codes, the JSON result, and error messages, through Click and a real process."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,16 @@ def test_usage_errors_exit_with_2(tmp_path):
     result = invoke("run", unnamed)
     assert result.exit_code == 2 and "pass --assignment" in result.output
     assert invoke("run", tmp_path).exit_code == 2  # a folder with no notebooks
+
+
+def test_tests_that_cannot_be_collected_are_a_usage_error_not_an_interruption(tmp_path):
+    # a name of its own: this process may have imported another test_mlp.py already
+    broken = tmp_path / "reference" / "uncollectable"
+    broken.mkdir(parents=True)
+    shutil.copy(REFERENCE, broken / "uncollectable.ipynb")
+    (broken / "test_uncollectable.py").write_text("def broken(:\n")
+    result = CliRunner().invoke(main, ["run", str(SAMPLE), "--assignment", "uncollectable", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "could not be run" in result.output and "interrupted" not in result.output
 
 
 def test_a_report_that_cannot_be_written_is_a_usage_error_naming_it(tmp_path):

@@ -116,7 +116,9 @@ def test_gradescope_results_json(tmp_path):
     data = json.loads(path.read_text())
     check_gradescope_fields(data)
     assert data["score"] == 6 and data["execution_time"] == 1.234
-    assert "6/18 points" in data["output"] and "cell-3 raised ValueError: bad shape" in data["output"]
+    assert "visible tests 2/9 points, 1 of 5 passed" in data["output"] and "2 hidden test(s)" in data["output"]
+    assert "cell-3 raised ValueError: bad shape" in data["output"] and data["output_format"] == "text"
+    assert "18" not in data["output"] and "4/9" not in data["output"]   # no total that counts the hidden tests
     tests = {t["name"]: t for t in data["tests"]}
     assert tests["test_backward"]["output"] == HOSTILE and tests["test_backward"]["status"] == "failed"
     assert tests["test_secret_case"]["visibility"] == "after_published"
@@ -405,6 +407,8 @@ def broken(change):
     (lambda d: d["tests"][2].update(status="skipped"), r"result.tests\[2\].status: 'skipped' is not one of"),
     (lambda d: d["tests"][2].update(visibility="hidden"), r"result.tests\[2\].visibility"),
     (lambda d: d["tests"][3].pop("name"), r"result.tests\[3\]: missing field\(s\) 'name'"),
+    (lambda d: d["tests"][1].update(status="partial"), r"result.tests\[1\]: a partial score is more than 0"),
+    (lambda d: d["tests"][0].update(status="partial"), r"result.tests\[0\]: a partial score is more than 0"),
     (lambda d: d["cell_errors"].append(["x"]), r"result.cell_errors\[1\]: expected an object of strings"),
     (lambda d: d.update(score=99), "result.score: 99 does not match its tests"),
     (lambda d: d.update(status="missing"), "result.tests: a missing submission has no tests"),
@@ -481,3 +485,38 @@ def test_text_writer_survives_unencodable_characters(tmp_path):
 
 def test_points_are_written_as_people_write_them():
     assert [reports.points(x) for x in (2.0, 0.1 + 0.2, 1.5, 1234567.0, 0)] == ["2", "0.3", "1.5", "1234567", "0"]
+
+
+# --------------------------------------------------------------------------------- partial credit
+
+def test_every_report_shows_the_points_partial_credit_gave(tmp_path, capsys):
+    from autograder.reports.terminal import Terminal, submission_view
+
+    message = "held-out accuracy is 0.8719; at least 0.93 is needed for full marks: 50% of the points for reaching 0.85"
+    result = SubmissionResult("mlp", "subs/erin/mlp.ipynb", [Outcome("test_forward", 2, 2, "passed"),
+                                                             Outcome("test_accuracy", 5, 10, "partial", message)])
+    assert result.score == 7 and result_from_dict(result.to_dict()) == result
+
+    write_junit([result], tmp_path / "junit.xml")
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase[@name='test_accuracy']")
+    assert case.find("failure").get("type") == "partial" and case.find("failure").text == message
+    assert {p.get("name"): p.get("value") for p in case.find("properties")} == {"score": "5", "max_score": "10"}
+
+    test = {t["name"]: t for t in gradescope_result(result)["tests"]}["test_accuracy"]
+    assert (test["score"], test["max_score"], test["status"], test["output"]) == (5, 10, "failed", message)
+
+    write_csv([result], tmp_path / "grades.csv")
+    row = next(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert (row["score"], row["test_accuracy"], row["test_forward"]) == ("7", "5", "2")
+
+    markdown = feedback_markdown(result)
+    assert "| test\\_accuracy | 5/10 | partial |" in markdown and message in markdown
+    assert "<td>5/10</td><td>partial</td>" in feedback_html(result)
+
+    classroom = classroom_result([result])
+    assert classroom["status"] == "fail" and classroom["tests"][1]["score"] == 5
+    assert [parse_annotation(line)[0]["title"] for line in github_annotations([result])] == ["test_accuracy"]
+
+    Terminal().print(submission_view(result))
+    printed = capsys.readouterr().out
+    assert "5/10" in printed and "partial" in printed and "7/12" in printed

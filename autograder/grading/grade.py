@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     if plugin.interrupted:   # pytest caught Ctrl-C and closed the worker: pass it on
         raise KeyboardInterrupt
     if code in _PYTEST_FAILED:
+        _forget(tests)
         raise UsageError(f"the tests in {tests} could not be run (pytest exit code {int(code)}):\n"
                          f"{output.getvalue()[-3000:]}")
     session = plugin.session
@@ -90,6 +92,14 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",
         duration=round(time.monotonic() - started, 3), graded_at=now(),
     )
+
+
+def _forget(tests: Path) -> None:
+    """Drop what a test file that failed to import left in sys.modules (pytest's importlib mode keeps the
+    half-made module), or every later grading in this process would find no tests in it."""
+    module = sys.modules.get(tests.stem)
+    if module is not None and Path(getattr(module, "__file__", None) or "").resolve() == tests.resolve():
+        del sys.modules[tests.stem]
 
 
 def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,

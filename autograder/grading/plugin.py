@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from autograder.course.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
-from autograder.checks import CheckFailed
+from autograder.checks import CheckFailed, PartialCredit
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
 from autograder.grading.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
@@ -81,8 +81,17 @@ def _secret_folders(item: pytest.Item) -> tuple[Path, ...]:
     return (folder.parent,) if folder.parent.name == "reference" else (folder,)
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
-    """(status, message a student can act on) for an exception raised by a test."""
+def classify(exc: BaseException) -> tuple[str, str, float]:
+    """(status, message a student can act on, the share of the points given) for an exception a test raised.
+
+    Partial credit's status is settled by the points it gives (see GradingPlugin._record).
+    """
+    if isinstance(exc, PartialCredit):
+        return "partial", exc.message, exc.fraction
+    return (*_failure(exc), 0.0)
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, StudentCodeError):
         if exc.not_implemented:
             return "not_implemented", "not implemented yet (your code raises NotImplementedError)"
@@ -164,19 +173,28 @@ class GradingPlugin:
         if call.excinfo is not None and item.nodeid not in self.results:
             self._record(item, *classify(call.excinfo.value))
         elif call.when == "call" and report.passed:
-            self._record(item, "passed", "")
+            self._record(item, "passed", "", 1.0)
         return report
 
-    def _record(self, item: pytest.Item, status: str, message: str) -> None:
+    def _record(self, item: pytest.Item, status: str, message: str, share: float = 0.0) -> None:
+        """`share` of the test's points; partial credit that gives all of them passed, none failed."""
         points = _points_of(item)
+        score = round(points * share, 4)
+        if status == "partial" and score in (0, points):
+            status = "passed" if score == points else "failed"
         self.results[item.nodeid] = TestResult(
-            name=item.name, score=points if status == "passed" else 0.0, max_score=points, status=status,
+            name=item.name, score=score, max_score=points, status=status,
             message=message, visibility="visible" if item.get_closest_marker("public") else "after_published",
         )
 
-    def pytest_keyboard_interrupt(self) -> None:
-        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void."""
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void.
+
+        A test file that cannot be collected stops the session the same way (Session.Interrupted), but is
+        no Ctrl-C: pytest's exit code says the tests could not run.
+        """
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
 
     def pytest_sessionfinish(self) -> None:
         if self.session is not None:

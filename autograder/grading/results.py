@@ -12,7 +12,7 @@ from typing import Any
 from autograder import bounds
 from autograder.errors import ReportError
 
-STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
+STATUSES = ("passed", "partial", "failed", "error", "timed_out", "not_implemented")   # "partial": some points, not all
 SUBMISSION_STATUSES = ("graded", "unreadable", "missing")
 
 
@@ -95,24 +95,27 @@ def _new_file(folder: Path, name: str) -> tuple[int, str]:
             continue
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename, so no reader sees half a file.
-
-    Characters UTF-8 cannot encode (lone surrogates from decoded output) are replaced, not fatal.
-    """
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename, so no reader sees half a file."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _new_file(path.parent, path.name)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
     except OSError as exc:
         raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """write_bytes_atomic for text, as UTF-8; characters UTF-8 cannot encode (lone surrogates from
+    decoded output) are replaced, not fatal."""
+    write_bytes_atomic(path, text.encode("utf-8", errors="replace"))
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

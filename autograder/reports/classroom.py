@@ -7,7 +7,7 @@ from typing import Any
 from autograder.reports.text import hidden_line, hidden_tests, visible_tests
 from autograder.grading.results import SubmissionResult, write_json_atomic
 
-_CLASSROOM_STATUS = {"passed": "pass", "failed": "fail", "not_implemented": "fail",
+_CLASSROOM_STATUS = {"passed": "pass", "partial": "fail", "failed": "fail", "not_implemented": "fail",
                      "error": "error", "timed_out": "error"}
 
 

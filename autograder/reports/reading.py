@@ -64,6 +64,8 @@ def _test_from_dict(data: Any, where: str) -> TestResult:
     _one_of(test.visibility, VISIBILITIES, f"{where}.visibility")
     if not 0 <= test.score <= test.max_score:
         raise ValueError(f"{where}: score {test.score:g} is outside 0..max_score {test.max_score:g}")
+    if test.status == "partial" and not 0 < test.score < test.max_score:
+        raise ValueError(f"{where}: a partial score is more than 0 and less than max_score, got {test.score:g}")
     return test
 
 

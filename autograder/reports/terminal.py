@@ -25,7 +25,8 @@ from autograder.grading.results import SubmissionResult
 
 FIRST_LINE_CHARS = 400   # of a message, in a table cell
 LOG_WIDTH = 10_000       # columns when the output is not a terminal and COLUMNS does not say: no table is cut
-_STYLE = {"passed": "green", "failed": "red", "error": "red", "timed_out": "yellow", "not_implemented": "yellow"}
+_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red", "timed_out": "yellow",
+          "not_implemented": "yellow"}
 
 
 def terminal_text(text: str) -> str:
