@@ -243,6 +243,12 @@ def merge(results: tuple[Path, ...], latest: bool, **options: Any) -> None:
 def export(results: tuple[Path, ...], gradebook: Path) -> None:
     """Write scores from JSON results into an nbgrader gradebook."""
     from autograder.errors import UsageError
+    from autograder.course.instructor import require_instructor_tools
+
+    try:
+        require_instructor_tools("grade export")
+    except UsageError as exc:
+        _fail(str(exc))
     from autograder.course.gradebook import export_to_gradebook
     from autograder.reports import read_results
     from autograder.reports.terminal import Terminal
@@ -314,6 +320,12 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
     """Build the student bundle (stub, public tests, reference values) of each assignment, or of NAMES."""
     from autograder.grading.assignments import available, find_assignment
     from autograder.errors import UsageError
+    from autograder.course.instructor import require_instructor_tools
+
+    try:
+        require_instructor_tools("grade release")
+    except UsageError as exc:
+        _fail(str(exc))
     from autograder.course.release import release_assignment
     from autograder.reports.terminal import Terminal
 
