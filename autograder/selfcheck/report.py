@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import groupby
 
+from autograder.bounds import NAME_CHARS, TODO_NAMES, clip
 from autograder.grading.results import SubmissionResult
 from autograder.reports.terminal import Terminal, submission_view
 from autograder.selfcheck.todo import Todo
@@ -18,13 +19,16 @@ def ordinal(n: int) -> str:
 
 
 def todo_lines(heading: str, todo: Sequence[Todo]) -> list[str]:
-    """`heading`, then one line per code cell: `  MLP.__init__, MLP.forward (the 11th code cell)`."""
+    """`heading`, then one line per code cell: `  MLP.__init__, MLP.forward (the 11th code cell)`. The names
+    come from the notebook: each is cut to a name's length, and at most TODO_NAMES are listed."""
     if not todo:
         return []
     lines = [heading]
-    for cell, group in groupby(todo, key=lambda t: t.cell):
+    for cell, group in groupby(todo[:TODO_NAMES], key=lambda t: t.cell):
         where = f" (the {ordinal(cell)} code cell)" if cell else ""
-        lines.append(f"  {', '.join(t.name for t in group)}{where}")
+        lines.append(f"  {', '.join(clip(t.name, NAME_CHARS) for t in group)}{where}")
+    if len(todo) > TODO_NAMES:
+        lines.append(f"  … and {len(todo) - TODO_NAMES} more")
     return lines
 
 
