@@ -15,7 +15,7 @@ import torch
 from click.testing import CliRunner
 
 from autograder.errors import StudentCodeError
-from autograder.grading.assignments import Assignment
+from autograder.grading.assignments import Assignment, available
 from autograder.grading.grade import grade
 from autograder.grading.notebook import code_cells, read_notebook, read_submission
 from autograder.remote import RemoteObject, observe, vjp
@@ -187,9 +187,10 @@ def test_the_notebook_jupyter_names_is_the_one_checked(tmp_path):
     assert Todo("mse_loss", None) in self_check(namespace, mine.parent).todo
 
 
-def test_check_leaves_the_kernels_random_state_as_it_found_it(tmp_path):
+def test_check_leaves_the_kernels_threads_and_random_state_as_it_found_them(tmp_path):
     notebook = student_folder(tmp_path, ["linear-forward"])
     namespace = run_cells(notebook)
+    threads = torch.get_num_threads()
     torch.manual_seed(1234)
     random.seed(99)
     expected = torch.rand(3), random.random()
@@ -197,6 +198,23 @@ def test_check_leaves_the_kernels_random_state_as_it_found_it(tmp_path):
     random.seed(99)
     self_check(namespace, notebook.parent, "linear_forward")
     assert torch.equal(torch.rand(3), expected[0]) and random.random() == expected[1]
+    assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("name", available(ROOT, ("reference",)))
+def test_every_public_test_file_runs_unchanged_in_a_kernel(tmp_path, name):
+    """The reference solution, run as a kernel runs it beside the bundle: full marks on the public tests."""
+    folder = tmp_path / name
+    shutil.copytree(ROOT / "assignments" / name, folder)
+    shutil.copy(ROOT / "reference" / name / f"{name}.ipynb", folder / f"{name}.ipynb")
+    namespace = {"__name__": "__main__"}
+    solution = read_notebook(folder / f"{name}.ipynb")
+    for index, cell in enumerate(code_cells(solution, solution)):
+        run_cell(namespace, cell.source, f"<{name} {index}>")
+    done = self_check(namespace, folder)
+    assert done.result.score == done.result.max_score > 0, \
+        [(t.name, t.status, t.message) for t in done.result.tests if t.status != "passed"]
+    assert done.todo == [] and done.undefined == []
 
 
 def test_the_local_channel_copies_values_as_the_wire_does():

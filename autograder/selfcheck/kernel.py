@@ -2,8 +2,8 @@
 definitions (whatever the saved file says), printed as `grade check` prints them.
 
 The tests talk to the kernel through the same `student` proxy as in grading, over an in-process channel
-(`channel`): a test file runs unchanged in both places. The check keeps the kernel's random state as it
-found it, although each test reseeds, as in a worker.
+(`channel`): a test file runs unchanged in both places. The tests run on one thread and reseed before
+each test, as in a worker; the kernel's threads and random state are restored after.
 """
 from __future__ import annotations
 
@@ -96,21 +96,25 @@ def _run(located: Located, namespace: dict[str, Any], only: list[str] | None) ->
 
     plugin = GradingPlugin(None, session=KernelSession(namespace))
     label = located.notebook.name if located.notebook else "this notebook"
-    with _random_state_kept():
+    with _as_in_a_worker():
         # pytest captures output at the sys level: the kernel's own file descriptors stay its own.
         return run_tests(plugin, label, located.assignment, public_only=True, only=only, capture="sys")
 
 
 @contextlib.contextmanager
-def _random_state_kept() -> Iterator[None]:
-    """Each test reseeds the generators: the student's session goes on as if no check had run."""
+def _as_in_a_worker() -> Iterator[None]:
+    """The tests run as in a worker, on one thread (torch's threads fight over a busy machine's cores: a
+    test can take several times as long), and each reseeds the generators; after the check, the
+    student's session goes on with its own threads and random state, as if no check had run."""
     import numpy as np
     import torch
 
-    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    threads, states = torch.get_num_threads(), (random.getstate(), np.random.get_state(), torch.get_rng_state())
+    torch.set_num_threads(1)
     try:
         yield
     finally:
+        torch.set_num_threads(threads)
         random.setstate(states[0])
         np.random.set_state(states[1])
         torch.set_rng_state(states[2])
