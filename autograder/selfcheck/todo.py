@@ -47,7 +47,7 @@ def unimplemented(nb: Notebook) -> list[Todo]:
         position, names = live.get(name.partition(".")[0], (0, {}))
         if names.get(name):
             todo.append(Todo(name, position))
-    return sorted(todo, key=lambda t: t.cell or 0)
+    return _in_notebook_order(todo)
 
 
 def _regions(cells: list[tuple[int, NotebookCell, dict[str, Definitions | None]]]) -> dict[str, int]:
@@ -73,7 +73,11 @@ def unimplemented_in(namespace: dict[str, Any], where: dict[str, int | None]) ->
             found = vars(found).get(method) if isinstance(found, type) else None
         if _still_raises(found):
             todo.append(Todo(name, position))
-    return todo, list(undefined.values())
+    return _in_notebook_order(todo), _in_notebook_order(list(undefined.values()))
+
+
+def _in_notebook_order(todo: list[Todo]) -> list[Todo]:
+    return sorted(todo, key=lambda t: t.cell or 0)
 
 
 def _still_raises(function: Any) -> bool:
