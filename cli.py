@@ -243,6 +243,12 @@ def merge(results: tuple[Path, ...], latest: bool, **options: Any) -> None:
 def export(results: tuple[Path, ...], gradebook: Path) -> None:
     """Write scores from JSON results into an nbgrader gradebook."""
     from autograder.errors import UsageError
+    from autograder.course.instructor import require_instructor_tools
+
+    try:
+        require_instructor_tools("grade export")
+    except UsageError as exc:
+        _fail(str(exc))
     from autograder.course.gradebook import export_to_gradebook
     from autograder.reports import read_results
     from autograder.reports.terminal import Terminal
@@ -288,21 +294,18 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
     from autograder.grading.assignments import bundles
     from autograder.errors import NotebookError, UsageError
     from autograder.grading.grade import assignment_for, grade, unreadable
-    from autograder.reports.terminal import Terminal, submission_view
+    from autograder.grading.notebook import read_submission
+    from autograder.reports.terminal import Terminal
+    from autograder.selfcheck.report import show
+    from autograder.selfcheck.todo import unimplemented
 
-    out = Terminal()
     try:
         target = assignment_for(notebook, assignment, bundles(notebook, root))
         result = (unreadable(notebook, target) if isinstance(target, NotebookError)
                   else grade(notebook, target, public_only=True))
     except UsageError as exc:
         _fail(str(exc))
-    out.print(submission_view(result))
-    todo = [t.name for t in result.tests if t.status == "not_implemented"]
-    if todo:
-        out.line(f"Still to implement: {', '.join(todo)}")
-    out.line(f"Public tests: {result.score:g}/{result.max_score:g} points. "
-             "Hidden tests will also run when your work is graded.")
+    show(Terminal(), result, unimplemented(read_submission(notebook)) if result.status == "graded" else [])
     if result.status == "unreadable":
         sys.exit(EXIT_UNREADABLE)
 
@@ -317,6 +320,12 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
     """Build the student bundle (stub, public tests, reference values) of each assignment, or of NAMES."""
     from autograder.grading.assignments import available, find_assignment
     from autograder.errors import UsageError
+    from autograder.course.instructor import require_instructor_tools
+
+    try:
+        require_instructor_tools("grade release")
+    except UsageError as exc:
+        _fail(str(exc))
     from autograder.course.release import release_assignment
     from autograder.reports.terminal import Terminal
 

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from autograder.grading.grade import gradescope_run
+from autograder.grading import gradescope_run
 from sample_grading import ROOT
 
 SAMPLES = ROOT / "examples" / "submissions" / "mlp"

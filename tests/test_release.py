@@ -144,4 +144,14 @@ def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
 def test_check_lists_what_is_still_to_implement(bundle):
     result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["check", str(bundle / "mlp" / "mlp.ipynb")])
     assert result.exit_code == 0, result.output
-    assert "Still to implement: test_linear_forward" in result.output and "0/40" in result.output
+    assert "Not implemented yet (still raising NotImplementedError):\n  linear_forward (the 2nd code cell)\n" \
+        in result.output and "0/40" in result.output
+    assert "  MLP.__init__, MLP.forward (the 11th code cell)\n  train_step, train, predict (the 12th code cell)\n" \
+        in result.output
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_stub_tells_students_how_to_check_their_work(bundle, name):
+    first = next(c for c in nbformat.read(bundle / name / f"{name}.ipynb", as_version=4).cells
+                 if c.cell_type == "markdown")
+    assert "from autograder import check; check()" in first.source and f"grade check {name}.ipynb" in first.source

@@ -65,14 +65,21 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
 
     `public_only` runs the public tests alone; `record` collects the reference values they use.
     """
+    return run_tests(GradingPlugin(path, limits, record), str(path), assignment, public_only=public_only)
+
+
+def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *, public_only: bool = False,
+              only: list[str] | None = None, capture: str = "fd") -> SubmissionResult:
+    """Run the assignment's tests (`only` these, by name, if given) with `plugin`, which holds the submission,
+    and assemble its result; `submission` names it there. `capture` is pytest's output capture method."""
     tests = assignment.tests
-    plugin = GradingPlugin(path, limits, record)
     # --tb=no and no:unraisableexception: the plugin reads no tracebacks, and that plugin's two full
     # garbage collections per session cost more than grading a short submission. No plugins installed
     # in the environment are loaded: they cost start-up time and could change how tests are reported.
-    args = [str(tests), "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
+    targets = [f"{tests}::{name}" for name in only] if only is not None else [str(tests)]
+    args = [*targets, "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
             "-p", "no:unraisableexception", "--rootdir", str(tests.parent), "-c", os.devnull,
-            "--import-mode=importlib", "-p", "autograder.grading.plugin",
+            "--import-mode=importlib", f"--capture={capture}", "-p", "autograder.grading.plugin",
             *(["-m", "public"] if public_only else [])]
     started = time.monotonic()
     output = io.StringIO()
@@ -86,7 +93,7 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
                          f"{output.getvalue()[-3000:]}")
     session = plugin.session
     return SubmissionResult(
-        assignment=assignment.name, submission=str(path), tests=list(plugin.results.values()),
+        assignment=assignment.name, submission=submission, tests=list(plugin.results.values()),
         status="unreadable" if plugin.unreadable else "graded",
         error=plugin.unreadable.reason if plugin.unreadable else "",
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",

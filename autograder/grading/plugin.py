@@ -7,7 +7,7 @@ itself; `pytest -p autograder.grading.plugin --submission NB tests.py` does the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -112,21 +112,34 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-class GradingPlugin:
-    """Runs one submission's tests and records a TestResult for every collected test."""
+class Session(Protocol):
+    """Where the `student` fixture's namespace lives: a notebook's worker (`SubmissionSession`), or a
+    student's own kernel in a self-check (`autograder.selfcheck.channel.KernelSession`)."""
 
-    def __init__(self, submission: Path, limits: Limits | None = None,
-                 record: dict[str, Any] | None = None) -> None:
+    cell_errors: list[dict[str, str]]
+    output: str
+
+    def student(self, request_seconds: float) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class GradingPlugin:
+    """Runs one submission's tests and records a TestResult for every collected test. The submission is a
+    notebook file, run in a worker when a test first needs it, or a `session` given ready."""
+
+    def __init__(self, submission: Path | None, limits: Limits | None = None,
+                 record: dict[str, Any] | None = None, session: Session | None = None) -> None:
         self.submission = submission
         self.limits = limits or Limits()
         self.record = record
         self.results: dict[str, TestResult] = {}
         self._durations: dict[str, float] = {}
-        self.session: SubmissionSession | None = None
+        self.session = session
         self.unreadable: NotebookError | None = None
         self.interrupted = False
 
-    def _session_for(self, item: pytest.Item) -> SubmissionSession:
+    def _session_for(self, item: pytest.Item) -> Session:
         if self.session is None:
             template = read_notebook(_notebook_beside(item))
             try:

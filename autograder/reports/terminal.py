@@ -94,8 +94,8 @@ class Terminal:
 
     def __init__(self, stderr: bool = False) -> None:
         self.console = Console(stderr=stderr, highlight=False)
-        if not self.console.is_terminal and "COLUMNS" not in os.environ:
-            self.console.width = LOG_WIDTH
+        if not self.console.is_terminal and not self.console.is_jupyter and "COLUMNS" not in os.environ:
+            self.console.width = LOG_WIDTH   # a notebook keeps rich's width for it, which fits its page
         self.github = os.environ.get("GITHUB_ACTIONS") == "true"
 
     @contextlib.contextmanager
