@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autograder.reports.text import cell_error_lines, points
+from autograder.reports.text import PUBLIC_ONLY, cell_error_lines, late_details, points
 from autograder.results import SubmissionResult, write_json_atomic
 
 
@@ -17,11 +17,14 @@ def _summary_text(result: SubmissionResult) -> str:
     passed = sum(t.status == "passed" for t in result.tests)
     headline = (f"{result.assignment}: {points(result.score)}/{points(result.max_score)} points, "
                 f"{passed} of {len(result.tests)} tests passed.")
-    return "\n".join([headline, *cell_error_lines(result)])
+    late = [f"Late: {late_details(result)}."] if result.days_late else []
+    public = [f"{PUBLIC_ONLY.capitalize()}."] if result.public_only else []
+    return "\n".join([headline, *late, *public, *cell_error_lines(result)])
 
 
 def gradescope_result(result: SubmissionResult) -> dict[str, Any]:
-    """Gradescope's results.json. Built from plain fields only, so it exists even for unreadable notebooks."""
+    """Gradescope's results.json. Built from plain fields only, so it exists even for unreadable notebooks.
+    The top-level score (which Gradescope shows instead of the tests' sum) is after any late penalty."""
     return {
         "score": result.score,
         "execution_time": round(result.duration, 3),
