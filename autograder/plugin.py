@@ -174,9 +174,12 @@ class GradingPlugin:
             message=message, visibility="visible" if item.get_closest_marker("public") else "after_published",
         )
 
-    def pytest_keyboard_interrupt(self) -> None:
-        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void."""
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void.
+        pytest reports a test file that cannot be collected through this hook too (Session.Interrupted):
+        that is a broken test file, for the exit code to say, not Ctrl-C."""
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.interrupted = True
 
     def pytest_sessionfinish(self) -> None:
         if self.session is not None:
