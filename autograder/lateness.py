@@ -101,7 +101,7 @@ class LatePolicy:
         if self.cutoff and submitted > self.cutoff:
             penalty = result.raw_score
         return replace(result, submitted_at=iso(submitted), due=iso(self.due), cutoff=iso(self.cutoff),
-                       days_late=days, penalty=round(penalty, 6))
+                       days_late=days, penalty=penalty)
 
 
 def after_cutoff(result: SubmissionResult) -> bool:
