@@ -15,6 +15,7 @@ import pytest
 import torch._dynamo  # noqa: F401
 
 from autograder.grading.assignments import Assignment, assignments, choose, infer_assignment
+from autograder.course.bundle import VALUES_FILE
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, UsageError
 from autograder.grading.notebook import read_submission
@@ -63,7 +64,8 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
           public_only: bool = False, record: dict[str, Any] | None = None) -> SubmissionResult:
     """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them.
 
-    `public_only` runs the public tests alone; `record` collects the reference values they use.
+    `public_only` runs the public tests alone; `record` collects the reference values they use. A
+    student bundle (no reference/ here) has only the public tests: its result says so.
     """
     return run_tests(GradingPlugin(path, limits, record), str(path), assignment, public_only=public_only)
 
@@ -98,6 +100,7 @@ def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *,
         error=plugin.unreadable.reason if plugin.unreadable else "",
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",
         duration=round(time.monotonic() - started, 3), graded_at=now(),
+        public_only=public_only or is_bundle(assignment),
     )
 
 
@@ -107,6 +110,9 @@ def _forget(tests: Path) -> None:
     module = sys.modules.get(tests.stem)
     if module is not None and Path(getattr(module, "__file__", None) or "").resolve() == tests.resolve():
         del sys.modules[tests.stem]
+def is_bundle(assignment: Assignment) -> bool:
+    """A student bundle: public tests only, replaying recorded reference values (no reference code here)."""
+    return (assignment.directory / VALUES_FILE).is_file()
 
 
 def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,

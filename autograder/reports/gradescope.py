@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autograder.reports.text import cell_error_lines, hidden_tests, points, visible_tests
+from autograder.reports.text import PUBLIC_ONLY, cell_error_lines, hidden_tests, late_details, points, visible_tests
 from autograder.grading.results import SubmissionResult, write_json_atomic
 
 
@@ -27,13 +27,16 @@ def _summary_text(result: SubmissionResult) -> str:
     if hidden:
         lines.append(f"{len(hidden)} hidden test(s) also ran: their results and your total score are shown "
                      "when grades are published.")
-    return "\n".join(lines + cell_error_lines(result))
+    late = [f"Late: {late_details(result)}."] if result.days_late else []
+    public = [f"{PUBLIC_ONLY.capitalize()}."] if result.public_only else []
+    return "\n".join(lines + late + public + cell_error_lines(result))
 
 
 def gradescope_result(result: SubmissionResult) -> dict[str, Any]:
     """Gradescope's results.json. Built from plain fields only, so it exists even for unreadable notebooks.
 
     Every text is shown as plain text (`output_format`), so nothing a submission printed can become markup.
+    The top-level score (which Gradescope shows instead of the tests' sum) is after any late penalty.
     """
     return {
         "score": result.score,

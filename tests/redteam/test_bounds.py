@@ -77,7 +77,7 @@ def test_a_hostile_submission_s_share_of_every_report_is_bounded_and_inert(tmp_p
     run = CliRunner().invoke(main, [
         "batch", str(folder), "--root", str(ROOT), "-a", "mlp", "-j", "1", "--json", str(out / "results.json"),
         "--junit", str(out / "junit.xml"), "--gradescope", str(out / "gradescope"), "--csv", str(out / "grades.csv"),
-        "--classroom", str(out / "classroom.json"), "--feedback", str(out / "feedback")], env=env)
+        "--classroom", str(out / "classroom"), "--feedback", str(out / "feedback")], env=env)
     assert run.exit_code == 0, (run.output[-3000:], run.exception)
 
     results = json.loads((out / "results.json").read_text())["submissions"]
