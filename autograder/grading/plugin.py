@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autograder.course.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
+from autograder.course.bundle import VALUES_FILE, Calls, RecordedReference, RecordingReference, read_values
 from autograder.checks import CheckFailed
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
@@ -109,7 +109,7 @@ class GradingPlugin:
     """Runs one submission's tests and records a TestResult for every collected test."""
 
     def __init__(self, submission: Path, limits: Limits | None = None,
-                 record: dict[str, Any] | None = None) -> None:
+                 record: dict[str, Calls] | None = None) -> None:
         self.submission = submission
         self.limits = limits or Limits()
         self.record = record
@@ -169,7 +169,9 @@ class GradingPlugin:
         if values.is_file():
             return RecordedReference(read_values(values))
         module = load_reference(_notebook_beside(request.node))
-        return module if self.record is None else RecordingReference(module, self.record)
+        if self.record is None:
+            return module
+        return RecordingReference(module, self.record.setdefault(request.node.name, {}))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
