@@ -35,8 +35,8 @@ class Budget:
 
 
 def _copy_data(files: tuple[Path, ...], folder: Path) -> Path:
-    """The assignment's public data files, copied into the worker's folder as `data/`: its own copies (the
-    sandbox shows the folder read-only), so nothing a worker does reaches the files the tests read."""
+    """The assignment's public data files, copied into the worker's folder as `data/`: its own copies (which
+    the sandbox shows read-only), never a path into the instructor's folder, where the hidden files are."""
     folder.mkdir()
     for source in files:
         shutil.copyfile(source, folder / source.name)
