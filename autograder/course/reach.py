@@ -72,19 +72,22 @@ def probed(reference: dict[str, Any], token: str) -> tuple[dict[str, Any], list[
         except SyntaxError as exc:
             raise UsageError(f"solution cell {nbgrader.get('grade_id')} of the reference does not parse: "
                              f"{exc}") from None
-        for region in reversed(solution_regions(text)):
-            marker = region.first - 1
+        probes = []
+        for region in solution_regions(text):
+            marker = region.first - 1  # the BEGIN SOLUTION line
             indent = re.match(r"\s*", next((lines[i] for i in range(region.first - 1, region.last)
                                             if lines[i].strip()), lines[marker])).group()
-            number = len(regions) + 1
-            regions.append(Region(number, str(nbgrader.get("grade_id")), marker, _enclosing(functions, marker)))
-            lines.insert(region.first - 1, f"{indent}{PROBE}({number})")
+            regions.append(Region(len(regions) + 1, str(nbgrader.get("grade_id")), marker,
+                                  _enclosing(functions, marker)))
+            probes.append((region.first - 1, f"{indent}{PROBE}({len(regions)})"))
+        for index, probe in reversed(probes):  # from the end, so that earlier line numbers stay put
+            lines.insert(index, probe)
         cell["source"] = "\n".join(lines)
     nb["cells"] = [_code(f"def {PROBE}(number, seen=set()):\n    if number not in seen:\n        seen.add(number)\n"
                          f"        print({token!r}, 'reached', number, flush=True)"),
                    *nb["cells"],
                    _code(f"{PROBE}.__defaults__[0].clear()\nprint({token!r}, 'tests', flush=True)")]
-    return nb, sorted(regions, key=lambda r: r.number)
+    return nb, regions
 
 
 def _code(source: str) -> dict[str, Any]:
