@@ -449,7 +449,8 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the bundle (default: ROOT/assignments).")
 def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
-    """Build the student bundle (stub, public tests, reference values) of each assignment, or of NAMES."""
+    """Build the student bundle (stub, public tests, reference values, public data) of each assignment, or
+    of NAMES. Each is validated first (docs/authoring.md); if one is refused, nothing is written."""
     from autograder.grading.assignments import available, find_assignment
     from autograder.errors import UsageError
     from autograder.course.instructor import require_instructor_tools
@@ -458,18 +459,18 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
         require_instructor_tools("grade release")
     except UsageError as exc:
         _fail(str(exc))
-    from autograder.course.release import release_assignment
+    from autograder.course.release import prepare_release, write_bundle
     from autograder.reports.terminal import Terminal
 
     chosen = names or available(root, ("reference",))
     if not chosen:
         _fail(f"no assignments under {root / 'reference'}")
     try:
-        for name in chosen:
-            folder = release_assignment(find_assignment(name, root, ("reference",)), out or root / "assignments")
-            Terminal().line(str(folder))
+        bundles = [prepare_release(find_assignment(name, root, ("reference",))) for name in chosen]
     except UsageError as exc:
         _fail(str(exc))
+    for bundle in bundles:
+        Terminal().line(str(write_bundle(bundle, out or root / "assignments")))
 
 
 @main.group()

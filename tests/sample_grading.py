@@ -1,6 +1,12 @@
-"""Shared checks for the assignment test files: each sample loses exactly the points it deserves."""
+"""Shared checks for the assignment test files: each sample loses exactly the points it deserves.
+
+Each test's points are read from the reference test file itself, so changing them needs no edit here; the
+grader's own reading of them (pytest markers) is checked against this one (the file's syntax) on every
+sample.
+"""
 from __future__ import annotations
 
+import ast
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +21,20 @@ def graded(assignment: str, sample: str) -> SubmissionResult:
     """A sample (file name, with or without .ipynb) graded once per test session."""
     path = (ROOT / "examples" / "submissions" / assignment / sample).with_suffix(".ipynb")
     return grade_notebook(path, assignment, ROOT)
+
+
+@cache
+def declared_points(assignment: str) -> dict[str, float]:
+    """Every test of reference/<assignment>/test_<assignment>.py and the number in its @pytest.mark.points(n)."""
+    path = ROOT / "reference" / assignment / f"test_{assignment}.py"
+    points = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func).endswith(
+                "mark.points")]
+            assert len(marks) == 1, f"{path}: {node.name} needs exactly one @pytest.mark.points(n)"
+            points[node.name] = float(ast.literal_eval(marks[0].args[0]))
+    return points
 
 
 def sample_names(assignment: str) -> list[str]:

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from autograder.grading.assignments import available
 from autograder.course.bundle import VALUES_FILE, public_tests_source, read_values
+from autograder.grading.data import declared_data
+from autograder.grading.notebook import read_notebook
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +88,10 @@ def test_bundle_leaks_no_solution_and_no_hidden_test(bundle, name):
     hidden = [test for test in hidden_test_names(reference / f"test_{name}.py") if re.search(rf"\b{test}\b", text)]
     assert not hidden, f"hidden tests named in the bundle: {hidden}"
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    notebook = reference / f"{name}.ipynb"
+    for hidden_file in declared_data(read_notebook(notebook), notebook).hidden:
+        secret = (reference / "data" / hidden_file).read_bytes()
+        assert hidden_file not in text and not [p for p in files if p.read_bytes() == secret], hidden_file
     assert not list((bundle / name).glob("*.py")) or [p.name for p in (bundle / name).glob("*.py")] == [f"test_{name}.py"]
 
 

@@ -7,13 +7,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 # A test's first torch.optim step imports torch._dynamo (seconds): pay for it here, while the fork
 # server starts, rather than in the middle of a test.
 import torch._dynamo  # noqa: F401
 
+from autograder.course.bundle import Calls
 from autograder.grading.assignments import Assignment, assignments, choose, infer_assignment
 from autograder.course.bundle import VALUES_FILE
 from autograder.worker.client import Limits
@@ -61,10 +61,10 @@ def unreadable(path: Path, error: GraderError, assignment: str = "") -> Submissi
 
 
 def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
-          public_only: bool = False, record: dict[str, Any] | None = None) -> SubmissionResult:
+          public_only: bool = False, record: dict[str, Calls] | None = None) -> SubmissionResult:
     """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them.
 
-    `public_only` runs the public tests alone; `record` collects the reference values they use. A
+    `public_only` runs the public tests alone; `record` collects the reference calls they make, by test. A
     student bundle (no reference/ here) has only the public tests: its result says so.
     """
     return run_tests(GradingPlugin(path, limits, record), str(path), assignment, public_only=public_only)

@@ -6,15 +6,17 @@ itself; `pytest -p autograder.grading.plugin --submission NB tests.py` does the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from autograder.course.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
+from autograder.course.bundle import VALUES_FILE, Calls, RecordedReference, RecordingReference, read_values
 from autograder.checks import CheckFailed, PartialCredit
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.grading.data import DataFiles, declared_data
 from autograder.grading.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
 from autograder.grading.reference import load_reference
 from autograder.grading.results import TestResult
@@ -129,19 +131,28 @@ class GradingPlugin:
     notebook file, run in a worker when a test first needs it, or a `session` given ready."""
 
     def __init__(self, submission: Path | None, limits: Limits | None = None,
-                 record: dict[str, Any] | None = None, session: Session | None = None) -> None:
+                 record: dict[str, Calls] | None = None, session: Session | None = None) -> None:
         self.submission = submission
         self.limits = limits or Limits()
         self.record = record
         self.results: dict[str, TestResult] = {}
         self._durations: dict[str, float] = {}
         self.session = session
+        self.data: DataFiles | None = None
         self.unreadable: NotebookError | None = None
         self.interrupted = False
+
+    def _data_of(self, item: pytest.Item) -> DataFiles:
+        """The data files the assignment's own notebook declares (never the submission's metadata)."""
+        if self.data is None:
+            template = _notebook_beside(item)
+            self.data = declared_data(read_notebook(template), template)
+        return self.data
 
     def _session_for(self, item: pytest.Item) -> Session:
         if self.session is None:
             template = read_notebook(_notebook_beside(item))
+            public = self._data_of(item).public_files()
             try:
                 submission = read_submission(self.submission)
                 check_assignment(submission, assignment_of(template), self.submission)
@@ -149,7 +160,7 @@ class GradingPlugin:
             except NotebookError as exc:
                 self.unreadable = exc
                 cells = []
-            self.session = SubmissionSession(cells, self.limits, _secret_folders(item))
+            self.session = SubmissionSession(cells, self.limits, _secret_folders(item), public)
             if self.unreadable:
                 self.session.fatal = self.unreadable
         return self.session
@@ -166,13 +177,23 @@ class GradingPlugin:
         return session.student(_time_limit_of(request.node, self.limits.request_seconds))
 
     @pytest.fixture
+    def data_file(self, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+        """`data_file(name)`: the path of a file of the assignment's data/ folder that its notebook declares,
+        for the test to open here, in the grading process. A public test may open only public files."""
+        files, test = self._data_of(request.node), request.node
+        public = test.get_closest_marker("public") is not None
+        return lambda name: files.for_test(name, test.name, public)
+
+    @pytest.fixture
     def reference(self, request: pytest.FixtureRequest) -> Any:
         """The reference solution; in a student bundle, the values recorded from it at release."""
         values = Path(request.node.path).parent / VALUES_FILE
         if values.is_file():
             return RecordedReference(read_values(values))
         module = load_reference(_notebook_beside(request.node))
-        return module if self.record is None else RecordingReference(module, self.record)
+        if self.record is None:
+            return module
+        return RecordingReference(module, self.record.setdefault(request.node.name, {}))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
