@@ -5,30 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
-                            graded, sample_names)
+                            declared_points, graded, sample_names)
 
 
-POINTS = {
-    "test_lstm_cell_function": 12,
-    "test_cell_parameters": 4,
-    "test_cell_initialisation": 2,
-    "test_cell_zero_state": 3,
-    "test_cell_matches_torch_lstm_cell": 6,
-    "test_lstm_layer_matches_reference": 10,
-    "test_lstm_layer_gradients": 10,
-    "test_lstm_layer_reaches_back_in_time": 3,
-    "test_digit_lstm_output_shape": 4,
-    "test_digit_lstm_parameter_count": 4,
-    "test_digit_lstm_matches_reference": 10,
-    "test_digit_lstm_every_row_matters": 3,
-    "test_digit_lstm_batch_independence": 3,
-    "test_train_updates_like_adam": 5,
-    "test_train_returns_the_mean_loss_of_each_epoch": 3,
-    "test_train_shuffles_with_its_seeded_generator": 2,
-    "test_train_switches_to_training_mode": 2,
-    "test_predict": 4,
-    "test_digit_lstm_learns_digits": 10,
-}
+POINTS = declared_points("lstm")  # test name -> points, from reference/lstm/test_lstm.py
 
 # The DigitLSTM tests that run its forward pass: a mistake that crashes it fails all of them.
 _DIGIT_FORWARD = ("test_digit_lstm_output_shape", "test_digit_lstm_matches_reference",

@@ -617,4 +617,5 @@ def test_digits_accuracy(student):
     model = student.MLP(64, [64], 10)
     student.train(model, X_train, y_train, epochs=10, lr=1e-2, batch_size=64, seed=0)
     accuracy = checks.accuracy(student.predict(model, X_test), y_test, "predict(model, X_test)")
-    checks.assert_at_least(accuracy, 0.93, "held-out accuracy after 10 epochs of Adam (lr=0.01)")
+    # Full marks from 0.93 (a correct MLP reaches about 0.96); half for a model that learns, but not well.
+    checks.tiers(accuracy, [(0.93, 1.0), (0.85, 0.5)], "held-out accuracy after 10 epochs of Adam (lr=0.01)")
