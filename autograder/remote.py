@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import torch
 
-from autograder.wire import Handle, arrays
+from autograder.worker.wire import Handle, arrays
 
 
 class Channel(Protocol):

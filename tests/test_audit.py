@@ -15,8 +15,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autograder import checks
-from autograder.audit.mutants import Mutant, cell_mutants, mutants_of
-from autograder.notebook import read_notebook
+from autograder.course.audit.mutants import Mutant, cell_mutants, mutants_of
+from autograder.grading.notebook import read_notebook
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,7 +214,7 @@ EVERY_OPERATOR = """def step(model, optimizer, X, y, self):
 
 
 def test_every_operator_makes_its_mutant():
-    from autograder.audit.operators import OPERATORS
+    from autograder.course.audit.operators import OPERATORS
 
     mutants = cell_mutants(0, "step", EVERY_OPERATOR)
     _check_mutants(EVERY_OPERATOR, mutants)

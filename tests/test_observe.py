@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.client import Budget, Limits, WorkerClient
+from autograder.worker.client import Budget, Limits, WorkerClient
 from autograder.remote import Observed, RemoteObject, observe
-from autograder.wire import Handle
+from autograder.worker.wire import Handle
 
 CODE = '''
 import numpy as np

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import wire
+from autograder.worker import wire
 
 _LIMITS = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU, "file_size": resource.RLIMIT_FSIZE}
 
@@ -208,7 +208,3 @@ def main() -> None:
     torch.set_num_threads(1)
     _seed(0)
     Worker(read_fd, write_fd).serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import Assignment
-from autograder.audit.mutants import Mutant, write_mutants
-from autograder.batch import default_jobs, grade_many
+from autograder.grading.assignments import Assignment
+from autograder.course.audit.mutants import Mutant, write_mutants
+from autograder.grading.batch import default_jobs, grade_many
 from autograder.checks import names_a_mistake
 from autograder.errors import UsageError
-from autograder.plugin import CRASHED
+from autograder.grading.plugin import CRASHED
 from autograder.reports.text import first_line, points
-from autograder.results import SubmissionResult, TestResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 OUTCOMES = ("survived", "killed", "timed_out", "crashed")
 

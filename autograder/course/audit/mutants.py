@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.audit.cells import CellSource
-from autograder.audit.operators import OPERATORS
+from autograder.course.audit.cells import CellSource
+from autograder.course.audit.operators import OPERATORS
 from autograder.errors import UsageError
 from autograder.identifiers import shown
-from autograder.notebook import neutralise_magics, read_notebook
+from autograder.grading.notebook import neutralise_magics, read_notebook
 
 
 @dataclass(frozen=True)
