@@ -1,7 +1,7 @@
 """The MLP assignment graded for real: reference, stub, and every sample submission."""
 import pytest
 
-from autograder.grading import grade_notebook
+from autograder.grading.grade import grade_notebook
 from conftest import ROOT, notebook_variant
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
                             graded, sample_names)
