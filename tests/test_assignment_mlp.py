@@ -43,6 +43,18 @@ EXPECTED = {
         "test_train_returns_the_mean_loss_of_each_epoch": "the sum of its batch losses, not their mean"},
     "mistake_shuffle_without_generator.ipynb": {
         "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
+    "mistake_mse_residual_plus.ipynb": {"test_mse_loss": "the residual is y_hat + y, not y_hat - y"},
+    "mistake_mse_doubled_not_squared.ipynb": {"test_mse_loss": "the errors are doubled, not squared"},
+    "mistake_db_times_n.ipynb": {
+        "test_mse_gradients_match_finite_differences": "N multiplies the sum of residuals instead of dividing it"},
+    "mistake_db_divided_by_sum.ipynb": {
+        "test_mse_gradients_match_finite_differences": "2/N is divided by the sum of residuals, not multiplied"},
+    "mistake_cross_entropy_adds_correct_logit.ipynb": {
+        "test_cross_entropy": "the correct class's logit is added, not subtracted"},
+    "mistake_cross_entropy_max_added_in_exp.ipynb": {
+        "test_cross_entropy": "the row maximum is added inside the exponential, not subtracted"},
+    "mistake_cross_entropy_gather_dim0.ipynb": {
+        "test_cross_entropy": "the correct-class logits are gathered along dim 0, not dim 1"},
 }
 
 
