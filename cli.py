@@ -332,6 +332,57 @@ def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
 
 
 @main.command()
+@click.argument("folder", metavar="CLASS_FOLDER", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", "-a",
+              help="Compare the notebooks of this assignment (default: the one the class's notebooks are for).")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder holding assignments/ (the stubs) and reference/.")
+@click.option("--against", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also compare with the notebooks in this folder (earlier years, known solutions), never with "
+                   "each other. Repeatable.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report, with each pair's code side by side, here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the listed pairs, their scores and matching lines as JSON here.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the most similar pairs to list.")
+def similar(folder: Path, assignment: str | None, root: Path, against: tuple[Path, ...], html_path: Path | None,
+            json_path: Path | None, top: int) -> None:
+    """Find pairs of submissions under CLASS_FOLDER whose code is suspiciously alike (nothing is run).
+
+    Exit codes: 0 no pair is flagged; 1 some pairs score at or above the threshold; 2 usage error;
+    3 a notebook could not be read (the others are still compared and reported); 130 interrupted.
+    """
+    from autograder.errors import UsageError
+    from autograder.reports.destinations import Destination, check_destinations
+    from autograder.reports.terminal import Terminal
+    from autograder.grading.results import write_json_atomic, write_text_atomic
+    from autograder.course.similarity.collect import collect
+    from autograder.course.similarity.html import report_html
+    from autograder.course.similarity.report import build_report, report_dict, report_view
+
+    with _reporting():
+        check_destinations(Destination(option, path) for option, path in
+                           (("--html", html_path), ("--json", json_path)) if path)
+    try:
+        report = build_report(collect(folder, list(against), assignment, root), top)
+    except UsageError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        Terminal().line("interrupted: no similarity report written")
+        sys.exit(EXIT_INTERRUPTED)
+    Terminal().print(report_view(report))
+    with _reporting():
+        if json_path:
+            write_json_atomic(json_path, report_dict(report))
+        if html_path:
+            write_text_atomic(html_path, report_html(report))
+    if any(left.status == "unreadable" for left in report.left):
+        sys.exit(EXIT_UNREADABLE)
+    sys.exit(EXIT_UNDER if report.flagged else EXIT_OK)
+
+
+@main.command()
 @click.argument("assignment")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder holding reference/.")
