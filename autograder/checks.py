@@ -7,9 +7,10 @@ computes), the message names it.
 """
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 import torch
 
@@ -18,6 +19,54 @@ from autograder.remote import RemoteObject
 
 class CheckFailed(AssertionError):
     """A check found the submission's answer wrong; the message is shown to the student."""
+
+
+class PartialCredit(Exception):
+    """Ends a test with a share of its points: the grader records `fraction` of them and shows `message`.
+
+    Not an AssertionError, so nothing that catches failed checks catches it by accident.
+    """
+
+    def __init__(self, fraction: float, message: str) -> None:
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+            raise ValueError(f"partial credit must be a fraction from 0 to 1, got {fraction!r}")
+        super().__init__(message)
+        self.fraction = float(fraction)
+        self.message = message
+
+
+def partial(fraction: float, message: str) -> NoReturn:
+    """Give `fraction` (0 to 1) of the test's points and say why the rest were lost: a test's last word.
+
+    The test ends here. Its status follows the points: `passed` at 1, `failed` at 0, `partial` between.
+    """
+    raise PartialCredit(fraction, message)
+
+
+def tiers(value: float, levels: Sequence[tuple[float, float]], name: str) -> None:
+    """Points by the highest threshold `value` reaches: `levels` are (threshold, fraction) pairs, highest
+    threshold first, the first worth all the points, e.g. `[(0.93, 1.0), (0.85, 0.5)]`.
+
+    Reaching the first returns; reaching a lower one ends the test with its fraction (`partial`); reaching
+    none fails it. The message says what was measured and what the next level needs.
+    """
+    thresholds = [threshold for threshold, _ in levels]
+    fractions = [fraction for _, fraction in levels]
+    if (not levels or fractions[0] != 1 or not all(0 < f <= 1 for f in fractions)
+            or any(a <= b for a, b in zip(thresholds, thresholds[1:]))
+            or any(a <= b for a, b in zip(fractions, fractions[1:]))):
+        raise ValueError(f"tiers need (threshold, fraction) pairs with falling thresholds and fractions, "
+                         f"the first fraction 1.0; got {list(levels)!r}")
+    full = thresholds[0]
+    if value >= full:
+        return
+    shown = f"{value:.4g}" if math.isfinite(value) else str(value)
+    for threshold, fraction in levels[1:]:
+        if value >= threshold:
+            partial(fraction, f"{name} is {shown}; at least {full:g} is needed for full marks: "
+                              f"{fraction:.0%} of the points for reaching {threshold:g}")
+    raise CheckFailed(f"{name} is {shown}; at least {thresholds[-1]:g} is needed for any points "
+                      f"({full:g} for full marks)")
 
 
 # A diagnosis: what the checks below add when they recognise the mistake (tests write the same words).

@@ -1,19 +1,14 @@
-"""The CNN assignment graded for real: reference, stub, and every sample submission."""
+"""The CNN assignment graded for real: reference, stub, and every sample submission; and its data files, which
+its own script makes."""
+import subprocess
+import sys
+
 import pytest
 
-from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
-                            graded, sample_names)
+from sample_grading import (ROOT, assert_loses_exactly, assert_reference_scores_full_marks,
+                            assert_stub_is_not_implemented, declared_points, graded, sample_names)
 
-ALL_TESTS = {
-    "test_conv_output_size": 6, "test_conv2d_matches_F_conv2d": 7, "test_conv2d_stride_and_padding": 8,
-    "test_conv2d_gradients": 6, "test_cnn_shapes_8x8_kernel3": 5, "test_cnn_shapes_8x8_kernel5": 5,
-    "test_cnn_shapes_12x12_kernel3": 5, "test_cnn_shapes_12x12_kernel5": 5, "test_cnn_shapes_14x14_kernel4": 4,
-    "test_cnn_matches_reference_8x8_kernel3": 7, "test_cnn_matches_reference_12x12_kernel5": 7,
-    "test_dropout_only_in_training_mode": 7, "test_predict_matches_reference": 5,
-    "test_predict_batch_independence": 5, "test_predict_records_no_gradients": 2,
-    "test_train_loss_decreases_and_is_reproducible": 4, "test_train_switches_to_training_mode": 2,
-    "test_train_reports_mean_epoch_loss": 3, "test_digits_held_out_accuracy": 7,
-}
+ALL_TESTS = declared_points("cnn")  # test name -> points, from reference/cnn/test_cnn.py
 MODEL_TESTS = [name for name in ALL_TESTS if not name.startswith(("test_conv_output_size", "test_conv2d"))]
 CONV2D_TESTS = [name for name in ALL_TESTS if name.startswith("test_conv2d")]
 
@@ -36,6 +31,7 @@ EXPECTED = {
         "test_cnn_shapes_12x12_kernel5": "hard-coded dense input size",
         "test_cnn_matches_reference_12x12_kernel5": "hard-coded dense input size",
         "test_cnn_shapes_14x14_kernel4": "hard-coded dense input size",
+        "test_shapes_held_out_accuracy": "hard-coded dense input size",
     },
     "mistake_swapped_conv_channels.ipynb": {name: SWAPPED for name in MODEL_TESTS},
     "mistake_dropout_always_on.ipynb": {
@@ -63,7 +59,7 @@ EXPECTED = {
     "mistake_cross_entropy_arguments_swapped.ipynb": {
         name: "F.cross_entropy's arguments are swapped" for name in (
             "test_train_loss_decreases_and_is_reproducible", "test_train_switches_to_training_mode",
-            "test_train_reports_mean_epoch_loss", "test_digits_held_out_accuracy")
+            "test_train_reports_mean_epoch_loss", "test_shapes_held_out_accuracy")
     },
     "mistake_predict_without_no_grad.ipynb": {
         "test_predict_records_no_gradients": "not inside `with torch.no_grad():`",
@@ -94,3 +90,12 @@ def test_reference_scores_full_marks():
 
 def test_stub_scores_zero_and_every_test_says_not_implemented():
     assert_stub_is_not_implemented("cnn")
+
+
+def test_the_shipped_shapes_are_exactly_what_their_script_makes(tmp_path):
+    data = ROOT / "reference" / "cnn" / "data"
+    subprocess.run([sys.executable, str(ROOT / "reference" / "cnn" / "make_data.py"), str(tmp_path)], check=True,
+                   timeout=300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in data.iterdir())
+    for made in tmp_path.iterdir():
+        assert made.read_bytes() == (data / made.name).read_bytes(), f"run reference/cnn/make_data.py: {made.name}"

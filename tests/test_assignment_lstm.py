@@ -5,23 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
-                            graded, sample_names)
+                            declared_points, graded, sample_names)
 
 
-POINTS = {
-    "test_cell_parameters_and_shapes": 6,
-    "test_cell_matches_torch_lstm_cell": 10,
-    "test_lstm_cell_function": 8,
-    "test_lstm_layer_matches_reference": 10,
-    "test_lstm_layer_gradients": 15,
-    "test_lstm_layer_reaches_back_in_time": 5,
-    "test_digit_lstm_output_shape": 6,
-    "test_digit_lstm_parameter_count": 5,
-    "test_digit_lstm_matches_reference": 12,
-    "test_digit_lstm_every_row_matters": 5,
-    "test_digit_lstm_batch_independence": 5,
-    "test_digit_lstm_learns_digits": 13,
-}
+POINTS = declared_points("lstm")  # test name -> points, from reference/lstm/test_lstm.py
 
 # The DigitLSTM tests that run its forward pass: a mistake that crashes it fails all of them.
 _DIGIT_FORWARD = ("test_digit_lstm_output_shape", "test_digit_lstm_matches_reference",

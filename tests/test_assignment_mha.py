@@ -5,25 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
-                            graded, sample_names)
+                            declared_points, graded, sample_names)
 
 
-POINTS = {
-    "test_attention_matches_pytorch": 10,
-    "test_attention_weights_are_distributions": 5,
-    "test_attention_mask_matches_pytorch": 10,
-    "test_masked_keys_get_no_weight_and_no_influence": 5,
-    "test_split_heads": 5,
-    "test_merge_heads": 5,
-    "test_module_shapes_in_cross_attention": 5,
-    "test_module_matches_reference": 10,
-    "test_module_matches_nn_multihead_attention": 10,
-    "test_module_mask": 10,
-    "test_one_head_is_plain_attention": 5,
-    "test_self_attention_is_permutation_equivariant": 5,
-    "test_gradients_reach_every_projection": 5,
-    "test_dropout_in_training_only": 10,
-}
+POINTS = declared_points("mha")  # test name -> points, from reference/mha/test_mha.py
 
 # The tests of split_heads and merge_heads on their own, and the tests that run the module.
 HEADS_ALONE = ("test_split_heads", "test_merge_heads")

@@ -13,18 +13,10 @@ from autograder.grading.grade import grade_notebook
 from autograder.grading.results import SubmissionResult
 from conftest import ROOT, notebook_variant, strip_solution_markers
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
-                            graded, sample_names)
+                            declared_points, graded, sample_names)
 
 
-POINTS = {
-    "test_sgd_matches_torch": 10,
-    "test_momentum_matches_torch_sgd_with_momentum": 15,
-    "test_adam_matches_torch_with_default_betas_and_eps": 15,
-    "test_adam_matches_torch_with_other_hyperparameters": 15,
-    "test_fit_trains_with_the_given_optimizer": 15,
-    "test_each_optimizer_trains_its_own_model": 10,
-    "test_adam_beats_momentum_beats_sgd": 20,
-}
+POINTS = declared_points("optimization")  # test name -> points, from reference/optimization/test_optimization.py
 
 ADAM_STEPS = ("test_adam_matches_torch_with_default_betas_and_eps",
               "test_adam_matches_torch_with_other_hyperparameters")

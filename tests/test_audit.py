@@ -321,3 +321,18 @@ def test_a_diagnosis_or_a_tests_own_message_names_the_mistake():
     ]
     assert [checks.names_a_mistake(m) for m in named] == [True] * len(named)
     assert [checks.names_a_mistake(m) for m in reports] == [False] * len(reports)
+
+
+def test_partial_credit_kills_a_mutant_and_its_own_words_can_name_the_mistake():
+    from autograder.course.audit.run import judge
+    from autograder.grading.results import SubmissionResult, TestResult
+
+    mutant = Mutant("training:6:drop-call:1", "training", 6, "drop-call", "drop optimizer.step()",
+                    "optimizer.step()", "pass", 3, "pass")
+    measured = TestResult("test_accuracy", 5, 10, "partial", "accuracy is 0.87; at least 0.93 is needed for "
+                                                             "full marks: 50% of the points for reaching 0.85")
+    result = SubmissionResult("toy", "m.ipynb", [TestResult("test_forward", 2, 2, "passed"), measured])
+    judged = judge(mutant, result)
+    assert (judged.outcome, judged.killed_by, judged.score, judged.named) == ("killed", ("test_accuracy",), 7, False)
+    told = TestResult("test_accuracy", 5, 10, "partial", "half the points: the learning rate is never used")
+    assert judge(mutant, SubmissionResult("toy", "m.ipynb", [told])).named

@@ -77,7 +77,7 @@ def test_merge_writes_every_report(class_folder, shards, tmp_path):
     result = CliRunner(env={"COLUMNS": "200", "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}).invoke(
         main, ["merge", str(out / "shard1.json"), str(out / "shard2.json"), "--json", str(reports / "all.json"),
                "--junit", str(reports / "junit.xml"), "--gradescope", str(reports / "gradescope"),
-               "--csv", str(reports / "grades.csv"), "--classroom", str(reports / "classroom.json"),
+               "--csv", str(reports / "grades.csv"), "--classroom", str(reports / "classroom"),
                "--feedback", str(reports / "feedback")])
     assert result.exit_code == 3, result.output  # dave's notebook is unreadable
 
@@ -103,11 +103,15 @@ def test_merge_writes_every_report(class_folder, shards, tmp_path):
             assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
 
     rows = list(csv.DictReader((reports / "grades.csv").open()))
-    assert {row["student"]: float(row["score"]) for row in rows if row["assignment"] == "mlp"} == {
-        "alice": 100, "bob": 90, "carol": 95, "dave": 0}
+    assert rows[0]["student"] == "Points Possible" and rows[0]["mlp"] == rows[0]["lstm"] == "100"
+    assert {row["student"]: row["mlp"] for row in rows[1:]} == {
+        "alice": "100", "bob": "90", "carol": "95", "dave": "0", "erin": ""}
+    assert {row["student"]: row["lstm"] for row in rows[1:]}["erin"] == "100"
 
-    classroom = json.loads((reports / "classroom.json").read_text())
-    assert classroom["version"] == 1 and classroom["status"] == "error"
+    classroom = {path.name: json.loads(path.read_text()) for path in (reports / "classroom").iterdir()}
+    assert len(classroom) == len(CLASS) + 1   # one per submission, never one for the whole class
+    assert classroom["dave-mlp.json"]["status"] == "error" and classroom["bob-mlp.json"]["status"] == "fail"
+    assert all(result["version"] == 1 and result["max_score"] == 100 for result in classroom.values())
 
     feedback = (reports / "feedback" / "bob" / "mlp.md").read_text()
     assert "sign is flipped" in feedback and "test_gradient_step" not in feedback  # hidden tests stay hidden

@@ -10,7 +10,8 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograder.checks import CheckFailed, assert_close, assert_rel_error, names_a_mistake
+from autograder.checks import (CheckFailed, PartialCredit, assert_close, assert_rel_error, names_a_mistake, partial,
+                               tiers)
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 vectors = st.lists(finite, min_size=2, max_size=12).map(lambda xs: torch.tensor(xs, dtype=torch.float64))
@@ -74,3 +75,42 @@ def test_a_value_within_tolerance_never_fails(expected, wiggle):
 def test_a_flipped_sign_is_named_without_guessing_why():
     message = failure(assert_close, -torch.arange(1.0, 5.0), torch.arange(1.0, 5.0), "dW")
     assert "likely mistake: the sign is flipped. 4 of 4 values differ" in message  # no guess at why
+
+
+# ----------------------------------------------------------------------------------- partial credit
+
+def test_tiers_give_full_marks_a_share_or_nothing_by_the_highest_threshold_reached():
+    levels = [(0.93, 1.0), (0.85, 0.5), (0.5, 0.25)]
+    assert tiers(0.95, levels, "accuracy") is None and tiers(0.93, levels, "accuracy") is None
+    with pytest.raises(PartialCredit) as raised:
+        tiers(0.8719, levels, "accuracy")
+    assert raised.value.fraction == 0.5
+    assert str(raised.value) == ("accuracy is 0.8719; at least 0.93 is needed for full marks: "
+                                 "50% of the points for reaching 0.85")
+    with pytest.raises(PartialCredit) as raised:
+        tiers(0.5, levels, "accuracy")
+    assert raised.value.fraction == 0.25
+    for value in (0.3955, float("nan")):
+        message = failure(tiers, value, levels, "accuracy")
+        assert "at least 0.5 is needed for any points (0.93 for full marks)" in message
+        assert not names_a_mistake(message)   # a measurement, like assert_at_least's
+    assert "accuracy is nan" in failure(tiers, float("nan"), levels, "accuracy")
+
+
+@pytest.mark.parametrize("levels", [
+    [], [(0.9, 0.5)], [(0.8, 1.0), (0.9, 0.5)], [(0.9, 1.0), (0.8, 1.0)], [(0.9, 1.0), (0.8, 0.0)],
+    [(0.9, 1.0), (0.8, 0.5), (0.8, 0.25)],
+])
+def test_tiers_refuse_levels_that_do_not_fall(levels):
+    with pytest.raises(ValueError, match="falling thresholds"):
+        tiers(0.5, levels, "accuracy")
+
+
+def test_partial_credit_is_a_fraction_and_no_failed_check():
+    with pytest.raises(PartialCredit) as raised:
+        partial(0.25, "three of four layers right")
+    assert (raised.value.fraction, raised.value.message) == (0.25, "three of four layers right")
+    assert not isinstance(raised.value, AssertionError)   # `except CheckFailed` never swallows it
+    for wrong in (-0.1, 1.5, float("nan"), True, "0.5"):
+        with pytest.raises(ValueError, match="fraction from 0 to 1"):
+            partial(wrong, "message")

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from autograder.grading.assignments import available
 from autograder.course.bundle import VALUES_FILE, public_tests_source, read_values
+from autograder.grading.data import declared_data
+from autograder.grading.notebook import read_notebook
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +88,10 @@ def test_bundle_leaks_no_solution_and_no_hidden_test(bundle, name):
     hidden = [test for test in hidden_test_names(reference / f"test_{name}.py") if re.search(rf"\b{test}\b", text)]
     assert not hidden, f"hidden tests named in the bundle: {hidden}"
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    notebook = reference / f"{name}.ipynb"
+    for hidden_file in declared_data(read_notebook(notebook), notebook).hidden:
+        secret = (reference / "data" / hidden_file).read_bytes()
+        assert hidden_file not in text and not [p for p in files if p.read_bytes() == secret], hidden_file
     assert not list((bundle / name).glob("*.py")) or [p.name for p in (bundle / name).glob("*.py")] == [f"test_{name}.py"]
 
 
@@ -144,4 +150,14 @@ def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
 def test_check_lists_what_is_still_to_implement(bundle):
     result = CliRunner(env={"COLUMNS": "250"}).invoke(main, ["check", str(bundle / "mlp" / "mlp.ipynb")])
     assert result.exit_code == 0, result.output
-    assert "Still to implement: test_linear_forward" in result.output and "0/40" in result.output
+    assert "Not implemented yet (still raising NotImplementedError):\n  linear_forward (the 2nd code cell)\n" \
+        in result.output and "0/40" in result.output
+    assert "  MLP.__init__, MLP.forward (the 11th code cell)\n  train_step, train, predict (the 12th code cell)\n" \
+        in result.output
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_stub_tells_students_how_to_check_their_work(bundle, name):
+    first = next(c for c in nbformat.read(bundle / name / f"{name}.ipynb", as_version=4).cells
+                 if c.cell_type == "markdown")
+    assert "from autograder import check; check()" in first.source and f"grade check {name}.ipynb" in first.source

@@ -44,6 +44,8 @@ BAD_PATHS = [  # (options, the path named, what is wrong)
     (["--csv", "a-folder.json"], "a-folder.json", "is a directory"),
     (["--json", "out/all.json", "--csv", "out/all.json"], "out/all.json", "--json writes there too"),
     (["--json", "all.json", "--classroom", "out/../all.json"], "out/../all.json", "--json writes there too"),
+    (["--canvas", "out/c.csv", "--moodle", "out/./c.csv"], "out/./c.csv", "--canvas writes there too"),
+    (["--classroom", "blocker"], "blocker", "is a file"),
     (["--json", "out/all.json", "--feedback", "out/all.json"], "out/all.json", "--json writes there too"),
     (["--csv", "/proc/grades.csv"], "/proc/grades.csv", "no file can be created in folder /proc"),
 ]
@@ -179,10 +181,11 @@ def test_every_report_the_cli_writes_is_readable_by_others(tmp_path, umask):
     source = results_file(tmp_path / "in.json", result("alice"), result("bob", 0))
     out = tmp_path / "reports"
     run = invoke("merge", source, "--json", out / "all.json", "--junit", out / "junit.xml", "--csv",
-                 out / "grades.csv", "--classroom", out / "classroom.json", "--gradescope", out / "gradescope",
+                 out / "grades.csv", "--csv-detail", out / "detail.csv", "--canvas", out / "canvas.csv", "--moodle",
+                 out / "moodle.csv", "--classroom", out / "classroom", "--gradescope", out / "gradescope",
                  "--feedback", out / "feedback")
     assert run.exit_code == 0, run.output
     files = [path for path in out.rglob("*") if path.is_file()]
-    assert len(files) == 4 + 2 + 4
+    assert len(files) == 6 + 2 + 2 + 4
     assert {mode(path) for path in files} == {0o644}
     assert {mode(path) for path in out.rglob("*") if path.is_dir()} == {0o755}

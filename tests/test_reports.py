@@ -3,6 +3,7 @@ import csv
 import json
 import os
 import re
+from pathlib import Path
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -13,7 +14,7 @@ from autograder import reports
 from autograder.reports import (
     append_step_summary, classroom_result, feedback_html, feedback_markdown, github_annotations,
     gradescope_result, markdown_summary, read_results, result_from_dict, student_of, write_classroom, write_csv,
-    write_gradescope, write_junit,
+    write_detail_csv, write_gradescope, write_junit,
 )
 from autograder.grading.results import SubmissionResult, write_json_atomic, write_text_atomic
 from autograder.grading.results import TestResult as Outcome   # a class named Test* would be collected by pytest
@@ -63,9 +64,24 @@ def leftovers(folder):
 
 # ------------------------------------------------------------------------------------------ JUnit
 
+def junit_schema():
+    """The Jenkins xUnit plugin's junit-10.xsd, which Jenkins validates reports against."""
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit-10.xsd"))))
+
+
+def assert_valid_junit(path):
+    from lxml import etree
+
+    schema = junit_schema()
+    assert schema.validate(etree.parse(str(path))), schema.error_log
+
+
 def test_junit_has_one_suite_per_submission_with_counts_and_points(tmp_path):
     path = tmp_path / "junit.xml"
     write_junit([graded(), unreadable()], path)
+    assert_valid_junit(path)
     root = ET.parse(path).getroot()
     assert root.tag == "testsuites"
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("9", "4", "3")
@@ -75,17 +91,42 @@ def test_junit_has_one_suite_per_submission_with_counts_and_points(tmp_path):
     assert counts == ("7", "4", "1", "0")
     cases = {c.get("name"): c for c in alice.findall("testcase")}
     assert {c.get("classname") for c in cases.values()} == {"mlp.alice"}
-    assert cases["test_forward"].find("failure") is None and cases["test_forward"].get("time") == "0.500"
-    for name, tag in [("test_backward", "failure"), ("test_train", "failure"), ("test_predict", "failure"),
-                      ("test_init", "error")]:
+    forward = cases["test_forward [2/2 points]"]   # GitLab shows a case's name: the points are in it
+    assert forward.find("failure") is None and forward.get("time") == "0.500"
+    assert forward.find("system-out").text == "score: 2/2 points\n"
+    for name, tag in [("test_backward [0/3 points]", "failure"), ("test_train [0/1 points]", "failure"),
+                      ("test_predict [0/2 points]", "failure"), ("test_init [0/1 points]", "error")]:
         assert cases[name].find(tag) is not None, name
-    failure = cases["test_backward"].find("failure")
+    failure = cases["test_backward [0/3 points]"].find("failure")
     assert failure.get("message") == "::error::owned" and failure.text == HOSTILE
-    assert cases["test_predict"].find("failure").get("type") == "not_implemented"
-    props = {p.get("name"): p.get("value") for p in cases["test_backward"].find("properties")}
-    assert props == {"score": "0", "max_score": "3"}
+    assert cases["test_predict [0/2 points]"].find("failure").get("type") == "not_implemented"
+    assert cases["test_backward [0/3 points]"].find("properties") is None   # the schema has none in a case
+    props = {p.get("name"): p.get("value") for p in alice.find("properties")}
+    assert (props["student"], props["score"], props["max_score"], props["penalty"]) == ("alice", "6", "18", "0")
     assert [e.tag for e in bob.iter("error")] == ["error", "error"]
     assert "not valid JSON" in bob.find("system-err").text
+
+
+def test_junit_is_valid_for_every_kind_of_row_and_says_when_a_run_is_incomplete(tmp_path):
+    path = tmp_path / "junit.xml"
+    late = replace(perfect(), student="erin", submitted_at="2025-03-03T09:30:00+00:00",
+                   due="2025-03-01T23:59:00+00:00", days_late=2, penalty=2)
+    write_junit([graded(), unreadable(), missing(), late], path, incomplete=True)
+    assert_valid_junit(path)
+    root = ET.parse(path).getroot()
+    assert root.get("skipped") is None   # not an attribute junit-10.xsd allows on <testsuites>
+    first, *suites = root.findall("testsuite")
+    assert first.get("name") == "grading run"
+    assert "Incomplete: grading was interrupted" in first.find("testcase/error").get("message")
+    assert (root.get("tests"), root.get("errors")) == ("14", "4")
+    erin = suites[-1]
+    penalty = erin.find("testcase[@name='late penalty [-2 points]']/failure")
+    assert penalty.get("type") == "late" and "2 days late: -2 points (submitted 2025-03-03T09:30" in penalty.text
+    props = {p.get("name"): p.get("value") for p in erin.find("properties")}
+    assert (props["score"], props["raw_score"], props["penalty"], props["days_late"]) == ("4", "6", "2", "2")
+    assert (erin.get("tests"), erin.get("failures")) == ("3", "1")
+    write_junit([perfect()], path)
+    assert "grading run" not in path.read_text()
 
 
 def test_junit_spells_out_characters_xml_forbids(tmp_path):
@@ -116,7 +157,9 @@ def test_gradescope_results_json(tmp_path):
     data = json.loads(path.read_text())
     check_gradescope_fields(data)
     assert data["score"] == 6 and data["execution_time"] == 1.234
-    assert "6/18 points" in data["output"] and "cell-3 raised ValueError: bad shape" in data["output"]
+    assert "visible tests 2/9 points, 1 of 5 passed" in data["output"] and "2 hidden test(s)" in data["output"]
+    assert "cell-3 raised ValueError: bad shape" in data["output"] and data["output_format"] == "text"
+    assert "18" not in data["output"] and "4/9" not in data["output"]   # no total that counts the hidden tests
     tests = {t["name"]: t for t in data["tests"]}
     assert tests["test_backward"]["output"] == HOSTILE and tests["test_backward"]["status"] == "failed"
     assert tests["test_secret_case"]["visibility"] == "after_published"
@@ -131,36 +174,6 @@ def test_gradescope_is_written_for_an_unreadable_notebook(tmp_path):
     assert data["score"] == 0 and "could not be graded" in data["output"] and "not valid JSON" in data["output"]
     empty = replace(unreadable(), tests=[])
     assert gradescope_result(empty)["tests"] == [] and "not valid JSON" in gradescope_result(empty)["output"]
-
-
-# -------------------------------------------------------------------------------------------- CSV
-
-def test_csv_gradebook(tmp_path):
-    other = SubmissionResult("mlp", "subs/dave/mlp.ipynb", [Outcome("test_extra", 1.5, 2, "failed")])
-    path = tmp_path / "grades.csv"
-    write_csv([graded(), unreadable(), other], path)
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-    assert reader.fieldnames == ["assignment", "submission", "student", "name", "email", "lms_id", "score",
-                                 "max_score", "status", "note", "test_forward", "test_backward", "test_train",
-                                 "test_predict", "test_init", "test_hidden_ok", "test_secret_case", "test_extra"]
-    alice, bob, dave = rows
-    assert (alice["student"], alice["score"], alice["max_score"], alice["status"]) == ("alice", "6", "18", "graded")
-    assert (alice["test_forward"], alice["test_backward"], alice["test_hidden_ok"], alice["test_extra"]) == \
-        ("2", "0", "4", "")
-    assert (bob["student"], bob["status"], bob["score"], bob["test_train"]) == ("bob", "unreadable", "0", "")
-    assert bob["note"] == "subs/bob/mlp.ipynb: is not valid JSON" and alice["note"] == ""
-    assert (dave["test_extra"], dave["score"]) == ("1.5", "1.5")
-
-
-def test_csv_cells_cannot_become_formulas(tmp_path):
-    result = SubmissionResult("mlp", "subs/=HYPERLINK(1).ipynb", [Outcome("test_forward", 1, 1, "passed")])
-    path = tmp_path / "grades.csv"
-    write_csv([result], path)
-    with open(path, newline="", encoding="utf-8") as f:
-        row = next(csv.DictReader(f))
-    assert row["student"] == "'=HYPERLINK(1)" and row["submission"] == "subs/=HYPERLINK(1).ipynb"
 
 
 # --------------------------------------------------------------------------------------- Markdown
@@ -405,6 +418,8 @@ def broken(change):
     (lambda d: d["tests"][2].update(status="skipped"), r"result.tests\[2\].status: 'skipped' is not one of"),
     (lambda d: d["tests"][2].update(visibility="hidden"), r"result.tests\[2\].visibility"),
     (lambda d: d["tests"][3].pop("name"), r"result.tests\[3\]: missing field\(s\) 'name'"),
+    (lambda d: d["tests"][1].update(status="partial"), r"result.tests\[1\]: a partial score is more than 0"),
+    (lambda d: d["tests"][0].update(status="partial"), r"result.tests\[0\]: a partial score is more than 0"),
     (lambda d: d["cell_errors"].append(["x"]), r"result.cell_errors\[1\]: expected an object of strings"),
     (lambda d: d.update(score=99), "result.score: 99 does not match its tests"),
     (lambda d: d.update(status="missing"), "result.tests: a missing submission has no tests"),
@@ -481,3 +496,41 @@ def test_text_writer_survives_unencodable_characters(tmp_path):
 
 def test_points_are_written_as_people_write_them():
     assert [reports.points(x) for x in (2.0, 0.1 + 0.2, 1.5, 1234567.0, 0)] == ["2", "0.3", "1.5", "1234567", "0"]
+
+
+# --------------------------------------------------------------------------------- partial credit
+
+def test_every_report_shows_the_points_partial_credit_gave(tmp_path, capsys):
+    from autograder.reports.terminal import Terminal, submission_view
+
+    message = "held-out accuracy is 0.8719; at least 0.93 is needed for full marks: 50% of the points for reaching 0.85"
+    result = SubmissionResult("mlp", "subs/erin/mlp.ipynb", [Outcome("test_forward", 2, 2, "passed"),
+                                                             Outcome("test_accuracy", 5, 10, "partial", message)])
+    assert result.score == 7 and result_from_dict(result.to_dict()) == result
+
+    write_junit([result], tmp_path / "junit.xml")
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase[@name='test_accuracy [5/10 points]']")
+    assert case.find("failure").get("type") == "partial" and case.find("failure").text == message
+    assert case.find("system-out").text == "score: 5/10 points\n"
+
+    test = {t["name"]: t for t in gradescope_result(result)["tests"]}["test_accuracy"]
+    assert (test["score"], test["max_score"], test["status"], test["output"]) == (5, 10, "failed", message)
+
+    write_csv([result], tmp_path / "grades.csv")
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert rows[0]["mlp"] == "10" and rows[1]["mlp"] == "7"   # points possible, then erin's
+    write_detail_csv([result], tmp_path / "detail.csv")
+    tests = {row["test"]: row for row in csv.DictReader((tmp_path / "detail.csv").open())}
+    assert (tests["test_accuracy"]["test_status"], tests["test_accuracy"]["score"]) == ("partial", "5")
+
+    markdown = feedback_markdown(result)
+    assert "| test\\_accuracy | 5/10 | partial |" in markdown and message in markdown
+    assert "<td>5/10</td><td>partial</td>" in feedback_html(result)
+
+    classroom = classroom_result([result])
+    assert classroom["status"] == "fail" and classroom["tests"][1]["score"] == 5
+    assert [parse_annotation(line)[0]["title"] for line in github_annotations([result])] == ["test_accuracy"]
+
+    Terminal().print(submission_view(result))
+    printed = capsys.readouterr().out
+    assert "5/10" in printed and "partial" in printed and "7/12" in printed

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "examples" / "submissions" / "mlp"
 ROSTER = ("id,name,email,lms_id\nalice,Alice Liddell,alice@example.edu,1001\nbob,Bob Smith,bob@example.edu,1002\n"
           "carol,Carol Danvers,,1003\ndave,Dave Bowman,dave@example.edu,\nfrank,Frank Poole,,\n")
-REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--classroom", "classroom.json",
-           "--gradescope", "gradescope", "--feedback", "feedback")
+REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--csv-detail", "detail.csv",
+           "--canvas", "canvas.csv", "--moodle", "moodle.csv", "--classroom", "classroom", "--gradescope", "gradescope",
+           "--feedback", "feedback")
 EXPECTED = {  # student -> (status, score, note)
     "alice": ("graded", 100, ""),
     "bob": ("missing", 0, "no notebook found (found: mlp.py, notes/readme.txt)"),
@@ -85,14 +86,32 @@ def test_every_student_gets_a_row_with_their_status(graded):
     assert rows["frank"]["submission"] == str(folder / "frank")
 
 
-def test_the_csv_junit_and_classroom_reports_hold_every_row(graded):
+def test_the_gradebooks_junit_and_classroom_reports_hold_every_row(graded):
     _, out, _ = graded
-    csv_rows = {row["student"]: row for row in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
-    assert set(csv_rows) == set(EXPECTED)
+    possible, *rows = csv.DictReader((out / "grades.csv").open(encoding="utf-8", newline=""))
+    assert (possible["student"], possible["mlp"]) == ("Points Possible", "100")
+    csv_rows = {row["student"]: row for row in rows}
+    assert list(csv_rows) == sorted(EXPECTED)
     for student, (status, score, note) in EXPECTED.items():
-        assert (csv_rows[student]["status"], float(csv_rows[student]["score"])) == (status, score)
-        assert note in csv_rows[student]["note"]
+        assert float(csv_rows[student]["mlp"]) == score   # a missing student scores 0
+        assert (f"mlp: {note}" if note else "") in csv_rows[student]["note"]
     assert (csv_rows["bob"]["name"], csv_rows["bob"]["email"]) == ("Bob Smith", "bob@example.edu")
+    detail = list(csv.DictReader((out / "detail.csv").open(encoding="utf-8", newline="")))
+    assert {row["student"]: row["status"] for row in detail} == {s: v[0] for s, v in EXPECTED.items()}
+    assert sum(row["student"] == "alice" for row in detail) == 18   # a row per test
+
+    canvas = list(csv.reader((out / "canvas.csv").open(encoding="utf-8", newline="")))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mlp"]
+    assert canvas[1][0] == "Points Possible" and canvas[1][5] == "100"
+    assert {(row[0], row[1], row[3]): row[5] for row in canvas[2:]} == {
+        ("Alice Liddell", "1001", "alice@example.edu"): "100", ("Bob Smith", "1002", "bob@example.edu"): "0",
+        ("Carol Danvers", "1003", ""): "0", ("Dave Bowman", "", "dave@example.edu"): "0",
+        ("erin", "", ""): "90", ("Frank Poole", "", ""): "0"}
+    moodle = {row["Email address"]: row for row in csv.DictReader((out / "moodle.csv").open(encoding="utf-8"))
+              if row["Email address"]}
+    assert {email: row["mlp"] for email, row in moodle.items()} == {
+        "alice@example.edu": "100", "bob@example.edu": "0", "dave@example.edu": "0"}
+    assert moodle["dave@example.edu"]["mlp feedback"] == "no submission found for dave"
 
     root = ET.parse(out / "junit.xml").getroot()
     suites = {next(p.get("value") for p in s.find("properties") if p.get("name") == "student"): s
@@ -101,9 +120,14 @@ def test_the_csv_junit_and_classroom_reports_hold_every_row(graded):
     dave = suites["dave"]
     assert (dave.get("tests"), dave.get("skipped")) == ("1", "1")
     assert dave.find("testcase/skipped").get("message") == "no submission found for dave"
-    assert root.get("skipped") == "3"
+    assert sum(int(s.get("skipped")) for s in suites.values()) == 3
+    from test_reports import assert_valid_junit
+    assert_valid_junit(out / "junit.xml")
 
-    assert json.loads((out / "classroom.json").read_text())["status"] == "error"
+    classroom = {p.name: json.loads(p.read_text()) for p in (out / "classroom").iterdir()}
+    assert {name: result["status"] for name, result in classroom.items()} == {
+        "alice-mlp.json": "pass", "bob-unknown.json": "fail", "carol-mlp.json": "error",
+        "dave-unknown.json": "fail", "erin-mlp.json": "fail", "frank-unknown.json": "fail"}
 
 
 def test_per_student_reports_exist_for_missing_students_too(graded):

@@ -114,18 +114,23 @@ def test_the_new_root_shows_only_the_runtime_and_a_bounded_scratch_folder(tmp_pa
     shown = tmp_path / "venv"  # a shown folder under /tmp, as when the project is checked out there
     shown.mkdir()
     (shown / "module.py").write_text("")
-    view = sandbox.View(str(tmp_path / "root"), (*sandbox.runtime_paths(), str(shown)), str(tmp_path / "work"), 2**20)
+    data = tmp_path / "work" / "data"  # the worker's copy of the assignment's public data
+    data.mkdir()
+    (data / "x.npy").write_text("public")
+    view = sandbox.View(str(tmp_path / "root"), (*sandbox.runtime_paths(), str(shown)), str(tmp_path / "work"), 2**20,
+                        str(data))
     paths = [str(secret), str(ROOT / ".git"), "/usr/lib", sandbox.__file__, str(shown / "module.py"), "/etc/passwd",
-             "/etc/shadow"]
-    report = _enter_and_look(view, [str(secret)], paths, write_to=(".", "/tmp", str(shown), "/usr"))
+             "/etc/shadow", "data/x.npy"]
+    report = _enter_and_look(view, [str(secret)], paths, write_to=(".", "/tmp", str(shown), "/usr", "data"))
     assert report["active"] == ["network", "processes", "ipc", "files", "root", "disk", "sysctl"] + _uid() + [
         "capabilities", "no_new_privs", "seccomp"] and report["pid"] == 1
     assert report["seen"] == {str(secret): False, str(ROOT / ".git"): False, "/usr/lib": True,
                               sandbox.__file__: True, str(shown / "module.py"): True, "/etc/passwd": True,
-                              "/etc/shadow": False}
+                              "/etc/shadow": False, "data/x.npy": True}
     assert report["written"] == {".": "ok", "/tmp": "ok", str(shown): "Read-only file system",
-                                 "/usr": "Read-only file system"}
+                                 "/usr": "Read-only file system", "data": "Read-only file system"}
     assert not (tmp_path / "work" / "written.txt").exists() and not (shown / "written.txt").exists()
+    assert sorted(p.name for p in data.iterdir()) == ["x.npy"]
 
 
 @needs_namespaces

@@ -90,6 +90,21 @@ def test_unsendable_values_become_handles_or_are_refused():
 def test_malformed_messages_are_refused(header, buffers):
     with pytest.raises(wire.WireError):
         read_raw(raw_message(header, *buffers))
+    with pytest.raises(wire.WireError):
+        wire.unpack(raw_message(header, *buffers), lambda h: h)
+
+
+def test_unpack_reads_from_memory_what_the_pipe_carries():
+    value = {"t": torch.arange(6.0).reshape(2, 3), "a": np.ones(2, dtype=np.int32), "pair": (1, [None, "x"]),
+             "h": wire.Handle(7, "Linear")}
+    data = wire.pack(value)
+    got = wire.unpack(data, lambda h: ("handle", h.id, h.type))
+    assert torch.equal(got["t"], value["t"]) and got["t"].data_ptr() != value["t"].data_ptr()
+    assert np.array_equal(got["a"], value["a"]) and got["pair"] == (1, [None, "x"])
+    assert got["h"] == ("handle", 7, "Linear")
+    for broken in (data[:-1], data + b"\0", data[:3]):   # a buffer cut short or overlong, no header
+        with pytest.raises(wire.WireError):
+            wire.unpack(broken, lambda h: h)
 
 
 def test_deep_nesting_and_bad_json_are_refused():

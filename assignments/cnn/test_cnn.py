@@ -5,12 +5,14 @@ channels in and out, height and width, kernel height and width). The CNN is buil
 worker for two image sizes and two kernel sizes with channel counts that differ everywhere; its
 weights are copied into the reference (in the public tests, which ship without the reference, into
 torch's own layers assembled to the same architecture), which then computes the expected scores and
-the known wrong variants, so that a failure names the mistake.
+the known wrong variants, so that a failure names the mistake. The held-out accuracy is measured on the
+shapes in data/, whose held-out labels only the grader's tests open: they never reach the worker.
 """
 
 
 import math
 import re
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn

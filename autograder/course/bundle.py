@@ -75,14 +75,18 @@ def call_key(name: str, args: tuple, kwargs: dict) -> str:
     try:
         data = wire.pack({"name": name, "args": list(args), "kwargs": kwargs})
     except wire.WireError as exc:
-        raise UsageError(f"a public test calls reference.{name} with arguments that are not plain data ({exc})") from None
+        raise UsageError(f"a public test calls reference.{name} with arguments that are not plain data "
+                         f"({exc})") from None
     return hashlib.sha256(data).hexdigest()
+
+
+Calls = dict[str, tuple[str, Any]]   # one test's calls of the reference: call key -> (function, value)
 
 
 class RecordingReference:
     """The reference module, recording each function call a public test makes and what it returned."""
 
-    def __init__(self, module: Any, record: dict[str, Any]) -> None:
+    def __init__(self, module: Any, record: Calls) -> None:
         self._module, self._record = module, record
 
     def __getattr__(self, name: str) -> Any:
@@ -99,7 +103,7 @@ class RecordingReference:
                 raise UsageError(f"a public test uses reference.{name}, which returns a "
                                  f"{type(value).__name__}; public tests may only use reference functions "
                                  "that return plain data (tensors, numbers, tuples, lists, dicts)") from None
-            self._record[call_key(name, args, kwargs)] = value
+            self._record[call_key(name, args, kwargs)] = (name, value)
             return value
 
         return call
@@ -134,6 +138,11 @@ class RecordedReference:
             return self._values[key]
 
         return call
+
+
+def recorded_values(record: dict[str, Calls]) -> dict[str, Any]:
+    """What the bundle replays, by call key, from the calls each test made."""
+    return {key: value for calls in record.values() for key, (_, value) in calls.items()}
 
 
 def write_values(values: dict[str, Any], path: Path) -> None:

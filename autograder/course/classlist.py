@@ -112,7 +112,7 @@ def student_folders(folder: Path, groups: Iterable[str]) -> dict[str, Path]:
     return found
 
 
-def _files_in(folder: Path) -> list[str]:
+def files_in(folder: Path) -> list[str]:
     """Files under `folder` (not following links), relative to it, sorted; at most _BUDGET looked at."""
     names: list[str] = []
     for parent, folders, files in os.walk(folder):
@@ -125,7 +125,7 @@ def _files_in(folder: Path) -> list[str]:
 
 def nothing_found(student: str, folder: Path | None) -> str:
     """Why a student has no row to grade: nothing at all, or only files that are not notebooks."""
-    files = _files_in(folder) if folder is not None else []
+    files = files_in(folder) if folder is not None else []
     if not files:
         return f"no submission found for {student}"
     more = f" and {len(files) - LISTED_FILES} more" if len(files) > LISTED_FILES else ""

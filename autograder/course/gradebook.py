@@ -1,9 +1,15 @@
-"""Scores into an nbgrader gradebook, through nbgrader's own API, so formgrader and `nbgrader export` see them.
+"""Scores into an nbgrader course's gradebook, through nbgrader's own API, so that the course keeps working:
+`nbgrader generate_assignment --force`, `nbgrader autograde`, formgrader and `nbgrader export` all see
+the same assignment, with the scores in it.
 
-nbgrader keeps scores on grade cells of a notebook of an assignment. Here the notebook is named after the
-assignment (the released file is `<assignment>.ipynb`) and every test is one code grade cell (name = test
-name, max_score = the test's points) whose auto_score is the points earned. A manual_score set by a
-human in formgrader still wins over auto_score, as it does in nbgrader.
+nbgrader refuses to change the cells of a notebook that has submissions, so the grader adds no cell of
+its own. Each reference notebook has one nbgrader task cell, `autograded-tests`, worth the points of its
+tests; a student's tests' total goes into its auto score (which nbgrader autograde never touches, and a
+manual score from formgrader overrides, as for any cell), the visible tests and the hidden total into
+its comment (nbgrader's feedback shows it to the student), the late penalty into the notebook's
+`late_submission_penalty`, and the submission time into the submission's timestamp. An assignment the
+gradebook does not have yet is defined from its reference notebook by nbgrader's own preprocessors,
+exactly as generate_assignment would.
 """
 from __future__ import annotations
 
@@ -14,15 +20,21 @@ import shutil
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
-from nbgrader.api import Gradebook, Grade, InvalidEntry, MissingEntry, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import (
+    Comment, Gradebook, Grade, InvalidEntry, MissingEntry, SubmittedAssignment, SubmittedNotebook,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
+from autograder.grading.assignments import find_assignment
 from autograder.errors import UsageError
 from autograder.reports import student_of
-from autograder.grading.results import SubmissionResult, TestResult
+from autograder.reports.text import PUBLIC_ONLY, hidden_line, hidden_tests, late_details, points, visible_tests
+from autograder.grading.results import SubmissionResult
 
+SCORE_CELL = "autograded-tests"   # the task cell of every reference notebook that holds the tests' points
 GRADEBOOK_TABLES = {"alembic_version", "assignment", "student", "submitted_assignment", "grade"}
 
 
@@ -101,29 +113,82 @@ def _by_student(results: list[SubmissionResult]) -> dict[tuple[str, str], Submis
     return chosen
 
 
-def _define_assignment(gb: Gradebook, assignment: str, tests: list[TestResult]) -> None:
-    gb.update_or_create_assignment(assignment)
-    gb.update_or_create_notebook(assignment, assignment)
-    for test in tests:
-        gb.update_or_create_grade_cell(test.name, assignment, assignment, max_score=test.max_score,
-                                       cell_type="code")
+def _define_from_reference(url: str, assignment: str, root: Path) -> None:
+    """Record the assignment's notebook and cells as `nbgrader generate_assignment` would, from the
+    reference notebook (or the student bundle's stub: nbgrader records the same cells from either)."""
+    import nbformat
+    from nbgrader.preprocessors import (
+        CheckCellMetadata, ClearOutput, ClearSolutions, ComputeChecksums, LockCells, SaveCells,
+    )
+
+    try:
+        source = find_assignment(assignment, root).notebook
+    except UsageError as exc:
+        raise UsageError(f"the gradebook has no notebook for assignment {assignment!r} and none can be made "
+                         f"here ({exc}): run `nbgrader generate_assignment {assignment}` first, or pass --root") \
+            from None
+    nb = nbformat.read(source, as_version=4)
+    resources = {"nbgrader": {"db_url": url, "notebook": assignment, "assignment": assignment}}
+    for step in (LockCells(), ClearSolutions(enforce_metadata=True), ClearOutput(), CheckCellMetadata(),
+                 ComputeChecksums(), SaveCells()):
+        nb, resources = step.preprocess(nb, resources)
 
 
-def _grade(gb: Gradebook, submission: SubmittedAssignment, test: str, assignment: str, student: str) -> Grade:
-    """The student's grade for one cell; add_submission mirrors only the cells that existed at the time."""
+def _score_cell(gb: Gradebook, assignment: str, results: list[SubmissionResult], where: str) -> str:
+    """The name of the notebook holding the assignment's score cell, checked against the tests' points."""
+    found = [nb.name for nb in gb.find_assignment(assignment).notebooks
+             if any(cell.name == SCORE_CELL for cell in nb.task_cells)]
+    if not found:
+        raise UsageError(f"{where}: assignment {assignment!r} has no task cell {SCORE_CELL!r} to hold the tests' "
+                         f"score (add it to the assignment's source notebook, as reference/{assignment}/"
+                         f"{assignment}.ipynb has it, and run nbgrader generate_assignment)")
+    cell = gb.find_task_cell(SCORE_CELL, found[0], assignment)
+    worth = {r.max_score for r in results if r.tests}
+    if worth and worth != {cell.max_score}:
+        raise UsageError(f"{where}: task cell {SCORE_CELL!r} of {assignment!r} is worth {points(cell.max_score)} "
+                         f"points, but its tests are worth {', '.join(points(w) for w in sorted(worth))}: "
+                         "make the notebook's points match the tests'")
+    return found[0]
+
+
+def _comment(result: SubmissionResult) -> str:
+    """What the student may read of the result, as nbgrader's feedback shows a cell's comment."""
+    lines = [f"{t.name}: {points(t.score)}/{points(t.max_score)} ({t.status.replace('_', ' ')})"
+             for t in visible_tests(result)]
+    lines += [hidden_line(result)] if hidden_tests(result) else []
+    lines += [f"Late: {late_details(result)}"] if result.days_late else []
+    lines += [PUBLIC_ONLY] if result.public_only else []
+    if result.status == "unreadable":
+        lines.insert(0, f"Your notebook could not be graded: {result.error.splitlines()[0] if result.error else ''}")
+    return "\n".join(lines)
+
+
+def _submitted_notebook(gb: Gradebook, submission: SubmittedAssignment, notebook: str, assignment: str,
+                        student: str) -> SubmittedNotebook:
     try:
-        return gb.find_grade(test, assignment, assignment, student)
-    except MissingEntry:
-        pass
-    cell = gb.find_grade_cell(test, assignment, assignment)
+        return gb.find_submission_notebook(notebook, assignment, student)
+    except MissingEntry:   # a submission made before the notebook existed
+        found = SubmittedNotebook(notebook=gb.find_notebook(notebook, assignment), assignment=submission)
+        gb.db.add(found)
+        return found
+
+
+def _grade_and_comment(gb: Gradebook, submitted: SubmittedNotebook, notebook: str, assignment: str,
+                       student: str) -> tuple[Grade, Comment]:
+    """The student's grade and comment on the score cell; add_submission mirrors only the cells that
+    existed when the submission was made."""
+    cell = gb.find_task_cell(SCORE_CELL, notebook, assignment)
     try:
-        notebook = gb.find_submission_notebook(assignment, assignment, student)
+        grade = gb.find_grade(SCORE_CELL, notebook, assignment, student)
     except MissingEntry:
-        notebook = SubmittedNotebook(notebook=gb.find_notebook(assignment, assignment), assignment=submission)
-        gb.db.add(notebook)
-    grade = Grade(cell=cell, notebook=notebook)
-    gb.db.add(grade)
-    return grade
+        grade = Grade(cell_id=cell.id, notebook=submitted)
+        gb.db.add(grade)
+    try:
+        comment = gb.find_comment(SCORE_CELL, notebook, assignment, student)
+    except MissingEntry:
+        comment = Comment(cell_id=cell.id, notebook=submitted)
+        gb.db.add(comment)
+    return grade, comment
 
 
 def _add_student(gb: Gradebook, result: SubmissionResult, student: str) -> None:
@@ -132,37 +197,59 @@ def _add_student(gb: Gradebook, result: SubmissionResult, student: str) -> None:
     gb.update_or_create_student(student, **{key: value for key, value in details.items() if value})
 
 
-def _record(gb: Gradebook, result: SubmissionResult, student: str) -> None:
+def _record(gb: Gradebook, result: SubmissionResult, student: str, notebook: str) -> None:
     _add_student(gb, result, student)
+    when = {"timestamp": datetime.fromisoformat(result.submitted_at)} if result.submitted_at else {}
     with gb.db.no_autoflush:    # else SQLAlchemy warns about nbgrader's half-built submission objects
-        submission = gb.update_or_create_submission(result.assignment, student)
-    for test in result.tests:
-        grade = _grade(gb, submission, test.name, result.assignment, student)
-        grade.auto_score = test.score
-        grade.needs_manual_grade = False
+        submission = gb.update_or_create_submission(result.assignment, student, **when)
+        submitted = _submitted_notebook(gb, submission, notebook, result.assignment, student)
+        grade, comment = _grade_and_comment(gb, submitted, notebook, result.assignment, student)
+    grade.auto_score = result.raw_score
+    grade.needs_manual_grade = False
+    comment.auto_comment = _comment(result)
+    submitted.late_submission_penalty = result.penalty or None
     gb.db.commit()
 
 
-def export_to_gradebook(results: list[SubmissionResult], db_url_or_path: str | Path) -> None:
-    """Write every result's scores into an nbgrader gradebook (SQLite path or database URL).
+def _due_date(gb: Gradebook, assignment: str, results: list[SubmissionResult]) -> None:
+    """The due date the late policy used, where the course has none, so nbgrader shows lateness too."""
+    dues = {r.due for r in results if r.due}
+    entry = gb.find_assignment(assignment)
+    if entry.duedate is None and len(dues) == 1:
+        entry.duedate = datetime.fromisoformat(dues.pop()).replace(tzinfo=None)   # nbgrader keeps UTC, naive
+        gb.db.commit()
 
-    Creates the assignment, its notebook, grade cells and students as needed; exporting the same results
-    again changes nothing. Each submission is committed on its own, so a failed export is finished by
-    running it again. A missing submission only adds its student: nbgrader counts a student with no
-    submission as missing by itself.
+
+def export_to_gradebook(results: list[SubmissionResult], db_url_or_path: str | Path, root: Path | None = None) -> None:
+    """Write every result into an nbgrader gradebook (SQLite path or database URL).
+
+    Creates the students and, when missing, the assignment (from its reference notebook under `root`);
+    exporting the same results again changes nothing. Each submission is committed on its own, so a
+    failed export is finished by running it again. A missing submission only adds its student: nbgrader
+    counts a student with no submission as missing by itself.
     """
     missing = [r for r in results if r.status == "missing"]
     chosen = _by_student([r for r in results if r.status != "missing"])
     url = _db_url(db_url_or_path)
+    by_assignment: dict[str, list[SubmissionResult]] = {}
+    for (assignment, _), result in chosen.items():
+        by_assignment.setdefault(assignment, []).append(result)
     try:
-        with _alembic_on_path(), _quiet_nbgrader_log(), Gradebook(url) as gb:
-            for result in missing:
-                _add_student(gb, result, student_of(result))
-            for assignment in dict.fromkeys(a for a, _ in chosen):
-                tests = {t.name: t for (a, _), r in chosen.items() if a == assignment for t in r.tests}
-                _define_assignment(gb, assignment, list(tests.values()))
-            for (_, student), result in chosen.items():
-                _record(gb, result, student)
+        with _alembic_on_path(), _quiet_nbgrader_log():
+            with Gradebook(url) as gb:
+                for assignment in by_assignment:
+                    gb.update_or_create_assignment(assignment)
+                undefined = [a for a in by_assignment if not gb.find_assignment(a).notebooks]
+            for assignment in undefined:   # nbgrader's preprocessors open the gradebook themselves
+                _define_from_reference(url, assignment, root or Path.cwd())
+            with Gradebook(url) as gb:
+                for result in missing:
+                    _add_student(gb, result, student_of(result))
+                notebooks = {a: _score_cell(gb, a, rs, str(db_url_or_path)) for a, rs in by_assignment.items()}
+                for assignment, assignment_results in by_assignment.items():
+                    _due_date(gb, assignment, assignment_results)
+                for (assignment, student), result in chosen.items():
+                    _record(gb, result, student, notebooks[assignment])
     except (SQLAlchemyError, InvalidEntry) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot write gradebook {db_url_or_path}: {reason}") from None

@@ -4,16 +4,18 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 # A test's first torch.optim step imports torch._dynamo (seconds): pay for it here, while the fork
 # server starts, rather than in the middle of a test.
 import torch._dynamo  # noqa: F401
 
+from autograder.course.bundle import Calls
 from autograder.grading.assignments import Assignment, assignments, choose, infer_assignment
+from autograder.course.bundle import VALUES_FILE
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, UsageError
 from autograder.grading.notebook import read_submission
@@ -59,19 +61,27 @@ def unreadable(path: Path, error: GraderError, assignment: str = "") -> Submissi
 
 
 def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
-          public_only: bool = False, record: dict[str, Any] | None = None) -> SubmissionResult:
+          public_only: bool = False, record: dict[str, Calls] | None = None) -> SubmissionResult:
     """Grade one submission. Every test gets a result; an unreadable notebook scores 0 on all of them.
 
-    `public_only` runs the public tests alone; `record` collects the reference values they use.
+    `public_only` runs the public tests alone; `record` collects the reference calls they make, by test. A
+    student bundle (no reference/ here) has only the public tests: its result says so.
     """
+    return run_tests(GradingPlugin(path, limits, record), str(path), assignment, public_only=public_only)
+
+
+def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *, public_only: bool = False,
+              only: list[str] | None = None, capture: str = "fd") -> SubmissionResult:
+    """Run the assignment's tests (`only` these, by name, if given) with `plugin`, which holds the submission,
+    and assemble its result; `submission` names it there. `capture` is pytest's output capture method."""
     tests = assignment.tests
-    plugin = GradingPlugin(path, limits, record)
     # --tb=no and no:unraisableexception: the plugin reads no tracebacks, and that plugin's two full
     # garbage collections per session cost more than grading a short submission. No plugins installed
     # in the environment are loaded: they cost start-up time and could change how tests are reported.
-    args = [str(tests), "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
+    targets = [f"{tests}::{name}" for name in only] if only is not None else [str(tests)]
+    args = [*targets, "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
             "-p", "no:unraisableexception", "--rootdir", str(tests.parent), "-c", os.devnull,
-            "--import-mode=importlib", "-p", "autograder.grading.plugin",
+            "--import-mode=importlib", f"--capture={capture}", "-p", "autograder.grading.plugin",
             *(["-m", "public"] if public_only else [])]
     started = time.monotonic()
     output = io.StringIO()
@@ -80,16 +90,29 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     if plugin.interrupted:   # pytest caught Ctrl-C and closed the worker: pass it on
         raise KeyboardInterrupt
     if code in _PYTEST_FAILED:
+        _forget(tests)
         raise UsageError(f"the tests in {tests} could not be run (pytest exit code {int(code)}):\n"
                          f"{output.getvalue()[-3000:]}")
     session = plugin.session
     return SubmissionResult(
-        assignment=assignment.name, submission=str(path), tests=list(plugin.results.values()),
+        assignment=assignment.name, submission=submission, tests=list(plugin.results.values()),
         status="unreadable" if plugin.unreadable else "graded",
         error=plugin.unreadable.reason if plugin.unreadable else "",
         cell_errors=session.cell_errors if session else [], output=session.output if session else "",
         duration=round(time.monotonic() - started, 3), graded_at=now(),
+        public_only=public_only or is_bundle(assignment),
     )
+
+
+def _forget(tests: Path) -> None:
+    """Drop what a test file that failed to import left in sys.modules (pytest's importlib mode keeps the
+    half-made module), or every later grading in this process would find no tests in it."""
+    module = sys.modules.get(tests.stem)
+    if module is not None and Path(getattr(module, "__file__", None) or "").resolve() == tests.resolve():
+        del sys.modules[tests.stem]
+def is_bundle(assignment: Assignment) -> bool:
+    """A student bundle: public tests only, replaying recorded reference values (no reference code here)."""
+    return (assignment.directory / VALUES_FILE).is_file()
 
 
 def grade_notebook(path: Path, assignment: str | None = None, root: Path | None = None,

@@ -6,15 +6,17 @@ itself; `pytest -p autograder.grading.plugin --submission NB tests.py` does the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
-from autograder.course.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
-from autograder.checks import CheckFailed
+from autograder.course.bundle import VALUES_FILE, Calls, RecordedReference, RecordingReference, read_values
+from autograder.checks import CheckFailed, PartialCredit
 from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.grading.data import DataFiles, declared_data
 from autograder.grading.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
 from autograder.grading.reference import load_reference
 from autograder.grading.results import TestResult
@@ -81,8 +83,17 @@ def _secret_folders(item: pytest.Item) -> tuple[Path, ...]:
     return (folder.parent,) if folder.parent.name == "reference" else (folder,)
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
-    """(status, message a student can act on) for an exception raised by a test."""
+def classify(exc: BaseException) -> tuple[str, str, float]:
+    """(status, message a student can act on, the share of the points given) for an exception a test raised.
+
+    Partial credit's status is settled by the points it gives (see GradingPlugin._record).
+    """
+    if isinstance(exc, PartialCredit):
+        return "partial", exc.message, exc.fraction
+    return (*_failure(exc), 0.0)
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, StudentCodeError):
         if exc.not_implemented:
             return "not_implemented", "not implemented yet (your code raises NotImplementedError)"
@@ -103,23 +114,45 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-class GradingPlugin:
-    """Runs one submission's tests and records a TestResult for every collected test."""
+class Session(Protocol):
+    """Where the `student` fixture's namespace lives: a notebook's worker (`SubmissionSession`), or a
+    student's own kernel in a self-check (`autograder.selfcheck.channel.KernelSession`)."""
 
-    def __init__(self, submission: Path, limits: Limits | None = None,
-                 record: dict[str, Any] | None = None) -> None:
+    cell_errors: list[dict[str, str]]
+    output: str
+
+    def student(self, request_seconds: float) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class GradingPlugin:
+    """Runs one submission's tests and records a TestResult for every collected test. The submission is a
+    notebook file, run in a worker when a test first needs it, or a `session` given ready."""
+
+    def __init__(self, submission: Path | None, limits: Limits | None = None,
+                 record: dict[str, Calls] | None = None, session: Session | None = None) -> None:
         self.submission = submission
         self.limits = limits or Limits()
         self.record = record
         self.results: dict[str, TestResult] = {}
         self._durations: dict[str, float] = {}
-        self.session: SubmissionSession | None = None
+        self.session = session
+        self.data: DataFiles | None = None
         self.unreadable: NotebookError | None = None
         self.interrupted = False
 
-    def _session_for(self, item: pytest.Item) -> SubmissionSession:
+    def _data_of(self, item: pytest.Item) -> DataFiles:
+        """The data files the assignment's own notebook declares (never the submission's metadata)."""
+        if self.data is None:
+            template = _notebook_beside(item)
+            self.data = declared_data(read_notebook(template), template)
+        return self.data
+
+    def _session_for(self, item: pytest.Item) -> Session:
         if self.session is None:
             template = read_notebook(_notebook_beside(item))
+            public = self._data_of(item).public_files()
             try:
                 submission = read_submission(self.submission)
                 check_assignment(submission, assignment_of(template), self.submission)
@@ -127,7 +160,7 @@ class GradingPlugin:
             except NotebookError as exc:
                 self.unreadable = exc
                 cells = []
-            self.session = SubmissionSession(cells, self.limits, _secret_folders(item))
+            self.session = SubmissionSession(cells, self.limits, _secret_folders(item), public)
             if self.unreadable:
                 self.session.fatal = self.unreadable
         return self.session
@@ -144,13 +177,23 @@ class GradingPlugin:
         return session.student(_time_limit_of(request.node, self.limits.request_seconds))
 
     @pytest.fixture
+    def data_file(self, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+        """`data_file(name)`: the path of a file of the assignment's data/ folder that its notebook declares,
+        for the test to open here, in the grading process. A public test may open only public files."""
+        files, test = self._data_of(request.node), request.node
+        public = test.get_closest_marker("public") is not None
+        return lambda name: files.for_test(name, test.name, public)
+
+    @pytest.fixture
     def reference(self, request: pytest.FixtureRequest) -> Any:
         """The reference solution; in a student bundle, the values recorded from it at release."""
         values = Path(request.node.path).parent / VALUES_FILE
         if values.is_file():
             return RecordedReference(read_values(values))
         module = load_reference(_notebook_beside(request.node))
-        return module if self.record is None else RecordingReference(module, self.record)
+        if self.record is None:
+            return module
+        return RecordingReference(module, self.record.setdefault(request.node.name, {}))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -164,19 +207,28 @@ class GradingPlugin:
         if call.excinfo is not None and item.nodeid not in self.results:
             self._record(item, *classify(call.excinfo.value))
         elif call.when == "call" and report.passed:
-            self._record(item, "passed", "")
+            self._record(item, "passed", "", 1.0)
         return report
 
-    def _record(self, item: pytest.Item, status: str, message: str) -> None:
+    def _record(self, item: pytest.Item, status: str, message: str, share: float = 0.0) -> None:
+        """`share` of the test's points; partial credit that gives all of them passed, none failed."""
         points = _points_of(item)
+        score = round(points * share, 4)
+        if status == "partial" and score in (0, points):
+            status = "passed" if score == points else "failed"
         self.results[item.nodeid] = TestResult(
-            name=item.name, score=points if status == "passed" else 0.0, max_score=points, status=status,
+            name=item.name, score=score, max_score=points, status=status,
             message=message, visibility="visible" if item.get_closest_marker("public") else "after_published",
         )
 
-    def pytest_keyboard_interrupt(self) -> None:
-        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void."""
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C: pytest stops the session (and sessionfinish closes the worker); the grading is void.
+
+        A test file that cannot be collected stops the session the same way (Session.Interrupted), but is
+        no Ctrl-C: pytest's exit code says the tests could not run.
+        """
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
 
     def pytest_sessionfinish(self) -> None:
         if self.session is not None:

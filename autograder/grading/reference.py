@@ -1,6 +1,7 @@
 """The reference solution, executed in the grading process: it is the instructor's own, trusted code."""
 from __future__ import annotations
 
+import contextlib
 import types
 from pathlib import Path
 
@@ -10,14 +11,18 @@ _cache: dict[tuple[Path, float], types.ModuleType] = {}
 
 
 def load_reference(path: Path) -> types.ModuleType:
-    """The reference notebook's namespace as a module (demonstration cells skipped), cached per file."""
+    """The reference notebook's namespace as a module (demonstration cells skipped), cached per file.
+
+    Its cells run in the notebook's own folder, as Jupyter runs them, so that they open `data/` files by
+    the same relative paths as in a worker."""
     key = (path.resolve(), path.stat().st_mtime)
     if key not in _cache:
         nb = read_notebook(path)
         module = types.ModuleType(f"reference_{path.stem}")
-        for index, cell in enumerate(nb.cells, start=1):
-            if cell.cell_type == "code" and not is_demo(cell):
-                exec(compile(neutralise_magics(cell.source), f"<reference {path.name} cell {index}>", "exec"),
-                     module.__dict__)
+        with contextlib.chdir(key[0].parent):
+            for index, cell in enumerate(nb.cells, start=1):
+                if cell.cell_type == "code" and not is_demo(cell):
+                    exec(compile(neutralise_magics(cell.source), f"<reference {path.name} cell {index}>", "exec"),
+                         module.__dict__)
         _cache[key] = module
     return _cache[key]

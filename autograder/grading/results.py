@@ -12,7 +12,7 @@ from typing import Any
 from autograder import bounds
 from autograder.errors import ReportError
 
-STATUSES = ("passed", "failed", "error", "timed_out", "not_implemented")
+STATUSES = ("passed", "partial", "failed", "error", "timed_out", "not_implemented")   # "partial": some points, not all
 SUBMISSION_STATUSES = ("graded", "unreadable", "missing")
 
 
@@ -49,6 +49,12 @@ class SubmissionResult:
     lms_id: str = ""
     on_roster: bool | None = None  # None: graded without a roster
     graded_at: str = ""           # when the grader made this result (ISO 8601, UTC); "" in older results
+    public_only: bool = False     # graded with the student bundle's public tests alone: hidden tests never ran
+    submitted_at: str = ""        # when it was handed in (ISO 8601, UTC); read only when a late policy is given
+    due: str = ""                 # the late policy applied: the due date and the cutoff (ISO 8601, UTC)
+    cutoff: str = ""
+    days_late: int = 0            # days after the due date (or the cutoff), each started day counted
+    penalty: float = 0.0          # points the late policy took off the tests' total
 
     def __post_init__(self) -> None:
         """Every field a submission controls is cut to its limit in `bounds`, whoever builds the result."""
@@ -61,8 +67,14 @@ class SubmissionResult:
         self.cell_errors = [bounds.cell_error(error) for error in kept]
 
     @property
-    def score(self) -> float:
+    def raw_score(self) -> float:
+        """The tests' points, before any late penalty."""
         return sum(t.score for t in self.tests)
+
+    @property
+    def score(self) -> float:
+        """The score every report shows: the tests' points less the late penalty (never below 0)."""
+        return max(self.raw_score - self.penalty, 0.0)
 
     @property
     def max_score(self) -> float:
@@ -70,7 +82,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["score"], data["max_score"] = self.score, self.max_score
+        data["score"], data["max_score"], data["raw_score"] = self.score, self.max_score, self.raw_score
         return data
 
 
@@ -95,24 +107,27 @@ def _new_file(folder: Path, name: str) -> tuple[int, str]:
             continue
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename, so no reader sees half a file.
-
-    Characters UTF-8 cannot encode (lone surrogates from decoded output) are replaced, not fatal.
-    """
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename, so no reader sees half a file."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _new_file(path.parent, path.name)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
     except OSError as exc:
         raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """write_bytes_atomic for text, as UTF-8; characters UTF-8 cannot encode (lone surrogates from
+    decoded output) are replaced, not fatal."""
+    write_bytes_atomic(path, text.encode("utf-8", errors="replace"))
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

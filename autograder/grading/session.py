@@ -14,8 +14,9 @@ class SubmissionSession:
     """Starts the worker on first use; after a worker dies or times out in a test, the next test
     gets a fresh one. A failure while running the notebook itself is final: it would only repeat."""
 
-    def __init__(self, cells: list[Cell], limits: Limits, hide: tuple[Path, ...] = ()) -> None:
-        self.cells, self.limits, self.hide = cells, limits, hide
+    def __init__(self, cells: list[Cell], limits: Limits, hide: tuple[Path, ...] = (),
+                 data: tuple[Path, ...] = ()) -> None:
+        self.cells, self.limits, self.hide, self.data = cells, limits, hide, data
         self.budget = Budget(limits.submission_seconds)
         self.cell_errors: list[dict[str, str]] = []
         self.fatal: GraderError | None = None
@@ -43,7 +44,7 @@ class SubmissionSession:
         self._retire()
         first_run = not self.cell_errors and not self.output
         try:
-            self._client = WorkerClient(self.limits, self.budget, self.hide)
+            self._client = WorkerClient(self.limits, self.budget, self.hide, self.data)
             errors = []
             for cell in self.cells:
                 report = self._client.run_cell(cell.label, cell.source)

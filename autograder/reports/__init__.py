@@ -1,5 +1,6 @@
-"""Reports, all written from the result model: JUnit XML, Gradescope, CSV, GitHub's step summary and
-annotations, GitHub Classroom, per-student feedback, and the terminal table. One module per format.
+"""Reports, all written from the result model: JUnit XML, Gradescope, the gradebook CSV and its detail,
+Canvas and Moodle gradebooks, GitHub's step summary and annotations, GitHub Classroom, per-student
+feedback, and the terminal table. One module per format.
 
 Every file is written atomically, so an interrupted run leaves the old report or the new one, never half.
 Student-controlled text (paths, messages, printed output) is escaped for each format. Reports a student
@@ -7,29 +8,32 @@ can see (annotations, step summary, Classroom, feedback) name only tests with vi
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.errors import ReportError
 from autograder.identifiers import inside
+from autograder.reports.canvas import canvas_csv, write_canvas
 from autograder.reports.classroom import classroom_result, write_classroom
 from autograder.reports.destinations import Destination, check_destinations
 from autograder.reports.feedback import feedback_html, feedback_markdown
-from autograder.reports.files import feedback_names, gradescope_names
+from autograder.reports.files import feedback_names, per_submission_names
 from autograder.reports.github import append_step_summary, github_annotations, markdown_summary
-from autograder.reports.gradebook_csv import gradebook_csv, write_csv
+from autograder.reports.gradebook_csv import detail_csv, gradebook_csv, write_csv, write_detail_csv
 from autograder.reports.gradescope import gradescope_result, write_gradescope
 from autograder.reports.junit import junit_xml, write_junit
+from autograder.reports.moodle import moodle_csv, write_moodle
 from autograder.reports.reading import ResultsFile, read_results, read_results_file, result_from_dict
 from autograder.reports.text import incomplete_line, points, spelled, student_of
 from autograder.grading.results import SubmissionResult, results_document, write_json_atomic, write_text_atomic
 
 __all__ = [
-    "ReportPaths", "ResultsFile", "append_step_summary", "classroom_result", "feedback_html", "feedback_markdown",
-    "feedback_names", "github_annotations", "gradebook_csv", "gradescope_names", "gradescope_result",
-    "incomplete_line", "junit_xml", "markdown_summary", "points", "read_results", "read_results_file",
-    "result_from_dict", "spelled", "student_of", "write_classroom", "write_csv", "write_gradescope", "write_junit",
+    "ReportPaths", "ResultsFile", "append_step_summary", "canvas_csv", "classroom_result", "detail_csv",
+    "feedback_html", "feedback_markdown", "feedback_names", "github_annotations", "gradebook_csv",
+    "gradescope_result", "incomplete_line", "junit_xml", "markdown_summary", "moodle_csv", "per_submission_names",
+    "points", "read_results", "read_results_file", "result_from_dict", "spelled", "student_of", "write_canvas",
+    "write_classroom", "write_csv", "write_detail_csv", "write_gradescope", "write_junit", "write_moodle",
     "write_reports",
 ]
 
@@ -41,19 +45,24 @@ class ReportPaths:
     json: Path | None = None
     junit: Path | None = None
     gradescope: Path | None = None    # a folder: one results.json-style file per submission
-    csv: Path | None = None
-    classroom: Path | None = None
+    csv: Path | None = None           # one row per student, one column per assignment
+    csv_detail: Path | None = None    # one row per student and test
+    canvas: Path | None = None
+    moodle: Path | None = None
+    classroom: Path | None = None     # a folder: one runner result per submission
     feedback: Path | None = None      # a folder: <student>/<assignment>.md and .html
+    canvas_ids: Mapping[str, str] = field(default_factory=dict)   # Canvas's assignment ids, by assignment
 
     def check(self) -> None:
         """Before grading: a ReportError naming the first report that cannot be written where asked."""
-        check_destinations(Destination(f"--{option}", path, folder=option in ("gradescope", "feedback"))
-                           for option, path in vars(self).items() if path is not None)
+        folders = ("gradescope", "classroom", "feedback")
+        check_destinations(Destination(f"--{option.replace('_', '-')}", path, folder=option in folders)
+                           for option, path in vars(self).items() if isinstance(path, Path))
 
 
 def write_reports(results: list[SubmissionResult], paths: ReportPaths, incomplete: bool = False) -> None:
     """Write every report asked for, each atomically, plus GitHub's step summary when running there;
-    `incomplete` (Ctrl-C stopped the run) is marked in the JSON and the summary.
+    `incomplete` (Ctrl-C stopped the run) is marked in the JSON, the JUnit XML and the summary.
 
     Per-submission files are named by reports.files and checked to stay inside their folder. A report
     that cannot be written does not stop the others: one ReportError names every one that failed.
@@ -69,14 +78,21 @@ def write_reports(results: list[SubmissionResult], paths: ReportPaths, incomplet
     if paths.json:
         attempt(lambda: write_json_atomic(paths.json, results_document(results, incomplete)))
     if paths.junit:
-        attempt(lambda: write_junit(results, paths.junit))
+        attempt(lambda: write_junit(results, paths.junit, incomplete))
     if paths.gradescope:
-        for result, name in zip(results, gradescope_names(results)):
+        for result, name in zip(results, per_submission_names(results)):
             attempt(lambda: write_gradescope(result, inside(paths.gradescope, name)))
     if paths.csv:
         attempt(lambda: write_csv(results, paths.csv))
+    if paths.csv_detail:
+        attempt(lambda: write_detail_csv(results, paths.csv_detail))
+    if paths.canvas:
+        attempt(lambda: write_canvas(results, paths.canvas, paths.canvas_ids))
+    if paths.moodle:
+        attempt(lambda: write_moodle(results, paths.moodle))
     if paths.classroom:
-        attempt(lambda: write_classroom(results, paths.classroom))
+        for result, name in zip(results, per_submission_names(results)):
+            attempt(lambda: write_classroom([result], inside(paths.classroom, name)))
     if paths.feedback:
         for result, (folder, stem) in zip(results, feedback_names(results)):
             attempt(lambda: write_text_atomic(inside(paths.feedback, folder, f"{stem}.md"), feedback_markdown(result)))

@@ -1,13 +1,20 @@
-"""The result a GitHub Classroom runner reports."""
+"""The result a GitHub Classroom runner reports: `{version, status, max_score, tests}`.
+
+GitHub Classroom grades one student's repository per workflow run, and its reporter adds up the
+`score` of every test entry of the result it is given. So `grade run` writes one result for the
+notebooks of the repository it graded, and a class (`grade batch`, `grade merge`) gets one result file
+per submission, never one for everyone. Students read the result in the workflow log: hidden tests
+appear as one "hidden tests" entry, and a late penalty as an entry with negative points.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from autograder.reports.text import hidden_line, hidden_tests, visible_tests
+from autograder.reports.text import PUBLIC_ONLY, hidden_line, hidden_tests, late_details, visible_tests
 from autograder.grading.results import SubmissionResult, write_json_atomic
 
-_CLASSROOM_STATUS = {"passed": "pass", "failed": "fail", "not_implemented": "fail",
+_CLASSROOM_STATUS = {"passed": "pass", "partial": "fail", "failed": "fail", "not_implemented": "fail",
                      "error": "error", "timed_out": "error"}
 
 
@@ -26,20 +33,25 @@ def _classroom_tests(result: SubmissionResult, prefix: str) -> list[dict[str, An
             prefix + "hidden tests", "pass" if all(t.status == "passed" for t in hidden) else "fail",
             sum(t.score for t in hidden), sum(t.max_score for t in hidden), hidden_line(result),
             sum(t.duration for t in hidden)))
+    if result.status == "missing":
+        tests.append(_classroom_test(prefix + "submission", "fail", 0, 0, result.error, 0))
+    if result.score < result.raw_score:   # the reporter sums the entries: this one brings it to the score
+        tests.append(_classroom_test(prefix + "late penalty", "fail", result.score - result.raw_score, 0,
+                                     late_details(result), 0))
+    if result.public_only:
+        tests.append(_classroom_test(prefix + "hidden tests", "error", 0, 0, PUBLIC_ONLY, 0))
     return tests
 
 
 def classroom_result(results: list[SubmissionResult]) -> dict[str, Any]:
-    """The result a GitHub Classroom runner reports (autograding-grading-reporter sums the tests' scores).
-
-    Students read it in the workflow log, so hidden tests appear as one "hidden tests" entry.
-    Test names are prefixed with the submission when there are several. A missing submission fails.
-    """
+    """The runner result for one student's repository: every notebook graded there (test names are
+    prefixed with the submission when there are several). A missing submission fails."""
     many = len(results) > 1
     tests = [t for r in results for t in _classroom_tests(r, f"{r.submission}: " if many else "")]
     if any(r.status == "unreadable" for r in results):
         status = "error"
-    elif any(r.status == "missing" for r in results) or any(t.status != "passed" for r in results for t in r.tests):
+    elif any(r.status == "missing" or r.penalty for r in results) or \
+            any(t.status != "passed" for r in results for t in r.tests):
         status = "fail"
     else:
         status = "pass"
@@ -47,5 +59,5 @@ def classroom_result(results: list[SubmissionResult]) -> dict[str, Any]:
 
 
 def write_classroom(results: list[SubmissionResult], path: Path) -> None:
-    """Write classroom_result(results) atomically."""
+    """Write classroom_result(results) atomically: one repository's result."""
     write_json_atomic(Path(path), classroom_result(results))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from autograder.reports.text import (
-    cell_error_lines, hidden_line, hidden_tests, html_text, markdown_text, points, score_line, spelled, visible_tests,
+    PUBLIC_ONLY, cell_error_lines, hidden_line, hidden_tests, html_text, late_details, markdown_text, points,
+    score_line, spelled, visible_tests,
 )
 from autograder.grading.results import SubmissionResult, TestResult
 
@@ -16,9 +17,16 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{spelled(text)}\n{fence}\n"
 
 
+def _notes(result: SubmissionResult) -> list[str]:
+    """What changed the score beyond the tests: lateness, and tests that did not run."""
+    late = [f"Late: {late_details(result)}."] if result.days_late else []
+    return late + ([f"{PUBLIC_ONLY.capitalize()}."] if result.public_only else [])
+
+
 def feedback_markdown(result: SubmissionResult) -> str:
     """Feedback for one student: visible tests by name; hidden ones only as a points total."""
-    lines = [f"# Feedback: {markdown_text(result.assignment)}\n", f"**{score_line(result)}**\n"]
+    lines = [f"# Feedback: {markdown_text(result.assignment)}\n", f"**{score_line(result)}**\n",
+             *(f"{markdown_text(line)}\n" for line in _notes(result))]
     if result.status == "unreadable":
         lines.append(f"Your notebook could not be graded, so every test scores 0: {markdown_text(result.error)}\n")
     elif result.status == "missing":
@@ -46,7 +54,8 @@ def _html_test_row(test: TestResult) -> str:
 def feedback_html(result: SubmissionResult) -> str:
     """feedback_markdown as a standalone HTML page; every student-controlled string is escaped."""
     title = html_text(f"Feedback: {result.assignment}")
-    body = [f"<h1>{title}</h1>", f"<p><strong>{score_line(result)}</strong></p>"]
+    body = [f"<h1>{title}</h1>", f"<p><strong>{score_line(result)}</strong></p>",
+            *(f"<p>{html_text(line)}</p>" for line in _notes(result))]
     if result.status == "unreadable":
         body.append(f"<p>Your notebook could not be graded, so every test scores 0: {html_text(result.error)}</p>")
     elif result.status == "missing":

@@ -13,8 +13,9 @@ def _assignment(result: SubmissionResult) -> str:
     return file_stem(result.assignment or "unknown")
 
 
-def gradescope_names(results: list[SubmissionResult]) -> list[str]:
-    """One file name per result in the Gradescope folder: `<student>-<assignment>.json`, all different."""
+def per_submission_names(results: list[SubmissionResult]) -> list[str]:
+    """One file name per result in a folder of per-submission reports (Gradescope, GitHub Classroom):
+    `<student>-<assignment>.json`, all different."""
     stems = [file_stem(f"{file_stem(student_of(r))}-{_assignment(r)}") for r in results]
     return [f"{stem}.json" for stem in unique_stems(stems, [r.submission for r in results])]
 

@@ -10,7 +10,7 @@ from autograder.reports.text import (
 from autograder.grading.results import SubmissionResult
 
 STEP_SUMMARY_LIMIT = 1024 * 1024          # bytes GitHub accepts in one step's summary
-_FAILING = ("failed", "error", "timed_out")        # what CI annotations report
+_FAILING = ("partial", "failed", "error", "timed_out")   # what CI annotations report
 _NOT_GRADED = {"unreadable": "cannot be graded", "missing": "no submission"}   # a row's one annotation
 
 
@@ -89,7 +89,8 @@ def _annotation(file: str, title: str, message: str) -> str:
 
 
 def github_annotations(results: list[SubmissionResult]) -> list[str]:
-    """GitHub workflow `::error` commands, one per visible failed, errored or timed-out test.
+    """GitHub workflow `::error` commands, one per visible test that lost points by failing, erring, timing
+    out or giving partial credit.
 
     Hidden tests are left out (students can read the workflow log); an unreadable notebook or a missing
     submission gets one annotation with the reason instead of one per test.

@@ -13,19 +13,30 @@ from autograder.grading.results import STATUSES, SUBMISSION_STATUSES, Submission
 VISIBILITIES = ("visible", "after_published")
 
 
+class _BoolOrNull:
+    """A schema type: true, false, or null for "not asked" (on_roster without a roster)."""
+
+
 _TEST_SCHEMA: dict[str, type] = {"name": str, "score": float, "max_score": float, "status": str,
                                  "message": str, "visibility": str, "duration": float}
 _RESULT_SCHEMA: dict[str, type] = {"assignment": str, "submission": str, "tests": list, "status": str,
                                    "error": str, "cell_errors": list, "output": str, "duration": float,
                                    "cell_errors_omitted": int, "student": str, "name": str, "email": str,
-                                   "lms_id": str, "on_roster": bool, "graded_at": str}
-_DERIVED = ("score", "max_score")   # written by to_dict, recomputed from the tests
+                                   "lms_id": str, "on_roster": _BoolOrNull, "graded_at": str, "public_only": bool,
+                                   "submitted_at": str, "due": str, "cutoff": str, "days_late": int,
+                                   "penalty": float}
+_DERIVED = ("score", "max_score", "raw_score")   # written by to_dict, recomputed from the tests and penalty
+_TIMES = ("graded_at", "submitted_at", "due", "cutoff")
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
-    if kind is bool:   # true, false, or null for "not asked"
+    if kind is _BoolOrNull:
         if value is not None and not isinstance(value, bool):
             raise ValueError(f"{where}: expected true, false or null, got {value!r:.80}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r:.80}")
         return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -64,6 +75,8 @@ def _test_from_dict(data: Any, where: str) -> TestResult:
     _one_of(test.visibility, VISIBILITIES, f"{where}.visibility")
     if not 0 <= test.score <= test.max_score:
         raise ValueError(f"{where}: score {test.score:g} is outside 0..max_score {test.max_score:g}")
+    if test.status == "partial" and not 0 < test.score < test.max_score:
+        raise ValueError(f"{where}: a partial score is more than 0 and less than max_score, got {test.score:g}")
     return test
 
 
@@ -86,8 +99,11 @@ def result_from_dict(data: Any) -> SubmissionResult:
     _one_of(result.status, SUBMISSION_STATUSES, "result.status")
     if result.status == "missing" and result.tests:
         raise ValueError("result.tests: a missing submission has no tests")
-    if result.graded_at:
-        graded_at(result, "result.graded_at")
+    for name in _TIMES:
+        if getattr(result, name):
+            aware_time(getattr(result, name), f"result.{name}")
+    if not 0 <= result.penalty <= result.raw_score:
+        raise ValueError(f"result.penalty: {result.penalty:g} is outside 0..the tests' points {result.raw_score:g}")
     for key in _DERIVED:
         if key in data and not math.isclose(_typed(data[key], float, f"result.{key}"), getattr(result, key),
                                             abs_tol=1e-9):
@@ -95,15 +111,20 @@ def result_from_dict(data: Any) -> SubmissionResult:
     return result
 
 
-def graded_at(result: SubmissionResult, where: str = "graded_at") -> datetime:
-    """When a result was made, as a time that compares with others: an ISO 8601 time with its time zone."""
+def aware_time(text: str, where: str) -> datetime:
+    """An ISO 8601 time with its time zone, so it compares with others; a ValueError naming `where` if not."""
     try:
-        when = datetime.fromisoformat(result.graded_at)
+        when = datetime.fromisoformat(text)
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise ValueError(f"{where}: {result.graded_at!r:.80} is not an ISO 8601 time with a time zone")
+        raise ValueError(f"{where}: {text!r:.80} is not an ISO 8601 time with a time zone")
     return when
+
+
+def graded_at(result: SubmissionResult, where: str = "graded_at") -> datetime:
+    """When a result was made, as a time that compares with others."""
+    return aware_time(result.graded_at, where)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,16 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from autograder.reports.text import first_line, note, omitted_line, points, spelled, student_of
+from autograder.reports.text import (
+    PUBLIC_ONLY, first_line, hidden_tests, late_details, note, omitted_line, points, spelled, student_of,
+    visible_tests,
+)
 from autograder.grading.results import SubmissionResult
 
 FIRST_LINE_CHARS = 400   # of a message, in a table cell
 LOG_WIDTH = 10_000       # columns when the output is not a terminal and COLUMNS does not say: no table is cut
-_STYLE = {"passed": "green", "failed": "red", "error": "red", "timed_out": "yellow", "not_implemented": "yellow"}
+_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red", "timed_out": "yellow",
+          "not_implemented": "yellow"}
 
 
 def terminal_text(text: str) -> str:
@@ -38,8 +42,11 @@ def _first_line(text: str, width: int = FIRST_LINE_CHARS) -> str:
     return terminal_text(line if len(line) <= width else line[: width - 1] + "…")
 
 
-def submission_view(result: SubmissionResult) -> RenderableType:
-    """One submission: why it could not be graded, its tests, and the cells that raised."""
+def submission_view(result: SubmissionResult, hidden: bool = True) -> RenderableType:
+    """One submission: why it could not be graded, its tests, its lateness, and the cells that raised.
+
+    Without `hidden` (a log students read) hidden tests are one row of points, with no name or message.
+    """
     title = terminal_text(f"{result.submission}  ({result.assignment})")
     parts: list[RenderableType] = []
     if result.status == "unreadable":
@@ -51,13 +58,23 @@ def submission_view(result: SubmissionResult) -> RenderableType:
     table.add_column("points", justify="right")
     table.add_column("status")
     table.add_column("feedback", overflow="fold")
-    for test in result.tests:
+    for test in result.tests if hidden else visible_tests(result):
         style = _STYLE.get(test.status, "")
         table.add_row(terminal_text(test.name), f"{test.score:g}/{test.max_score:g}",
                       f"[{style}]{test.status.replace('_', ' ')}[/]", _first_line(test.message))
+    secret = hidden_tests(result)
+    if secret and not hidden:
+        table.add_row("hidden tests", f"{sum(t.score for t in secret):g}/{sum(t.max_score for t in secret):g}",
+                      "", "")
     table.add_section()
+    if result.penalty:
+        table.add_row("late penalty", f"-{result.penalty:g}", "", terminal_text(late_details(result)))
     table.add_row("[bold]total[/]", f"[bold]{result.score:g}/{result.max_score:g}[/]", "", "")
     parts.append(table)
+    if result.days_late and not result.penalty:
+        parts.append(f"[yellow]{terminal_text(late_details(result))}[/]")
+    if result.public_only:
+        parts.append(f"[bold yellow]{terminal_text(PUBLIC_ONLY)}[/]")
     parts += [f"[yellow]{terminal_text(e.get('cell', '?'))} raised {terminal_text(e.get('type', 'an error'))}:[/] "
               f"{_first_line(e.get('message', ''))}" for e in result.cell_errors]
     if result.cell_errors_omitted:
@@ -93,8 +110,8 @@ class Terminal:
 
     def __init__(self, stderr: bool = False) -> None:
         self.console = Console(stderr=stderr, highlight=False)
-        if not self.console.is_terminal and "COLUMNS" not in os.environ:
-            self.console.width = LOG_WIDTH
+        if not self.console.is_terminal and not self.console.is_jupyter and "COLUMNS" not in os.environ:
+            self.console.width = LOG_WIDTH   # a notebook keeps rich's width for it, which fits its page
         self.github = os.environ.get("GITHUB_ACTIONS") == "true"
 
     @contextlib.contextmanager

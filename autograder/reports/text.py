@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import PurePath
 
+from autograder.course.lateness import after_cutoff
 from autograder.grading.results import SubmissionResult, TestResult
 
 NBGRADER_STEPS = ("submitted", "autograded", "feedback")
@@ -90,10 +91,34 @@ def student_of(result: SubmissionResult) -> str:
     return path.stem
 
 
+PUBLIC_ONLY = "public tests only: the hidden tests did not run"
+
+
+def late_line(result: SubmissionResult) -> str:
+    """What the late policy did, in a few words ("2 days late: -20 points"); "" when it was on time."""
+    if not result.days_late:
+        return ""
+    days = f"{result.days_late} day{'' if result.days_late == 1 else 's'} late"
+    if after_cutoff(result):
+        return f"{days}, after the cutoff: -{points(result.penalty)} points"
+    return f"{days}: -{points(result.penalty)} points" if result.penalty else days
+
+
+def late_details(result: SubmissionResult) -> str:
+    """late_line with the times it was judged by; "" when it was on time."""
+    if not result.days_late:
+        return ""
+    deadline = f"due {result.due}" + (f", cutoff {result.cutoff}" if result.cutoff else "") if result.due \
+        else f"cutoff {result.cutoff}"
+    return f"{late_line(result)} (submitted {result.submitted_at}, {deadline})"
+
+
 def note(result: SubmissionResult) -> str:
     """What a row of a class table says beside its score: why it could not be graded or what is
-    missing (first line), and whether its student is not on the roster."""
+    missing (first line), its lateness, whether only public tests ran, and whether its student is not
+    on the roster."""
     notes = [first_line(result.error)] if result.status != "graded" and result.error else []
+    notes += [text for text in (late_line(result), PUBLIC_ONLY if result.public_only else "") if text]
     if result.on_roster is False:
         notes.append("not on the roster")
     return "; ".join(notes)

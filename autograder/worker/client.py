@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -33,10 +34,21 @@ class Budget:
         return time.monotonic() + limit, limit
 
 
+def _copy_data(files: tuple[Path, ...], folder: Path) -> Path:
+    """The assignment's public data files, copied into the worker's folder as `data/`: its own copies (which
+    the sandbox shows read-only), never a path into the instructor's folder, where the hidden files are."""
+    folder.mkdir()
+    for source in files:
+        shutil.copyfile(source, folder / source.name)
+        (folder / source.name).chmod(0o444)
+    return folder
+
+
 class WorkerClient:
     """One worker process running one submission. Handles it returns become proxies bound to it."""
 
-    def __init__(self, limits: Limits, budget: Budget, hide: tuple[Path, ...] = ()) -> None:
+    def __init__(self, limits: Limits, budget: Budget, hide: tuple[Path, ...] = (),
+                 data: tuple[Path, ...] = ()) -> None:
         self.limits, self.budget = limits, budget
         self.request_seconds = limits.request_seconds
         self._dir = tempfile.TemporaryDirectory(prefix="grade-")
@@ -45,7 +57,8 @@ class WorkerClient:
         self._output = tempfile.TemporaryFile()
         work = Path(self._dir.name) / "work"
         work.mkdir()
-        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits, list(hide))
+        shown = _copy_data(data, work / "data") if data else None
+        self._proc = launch(work, scrubbed_env(str(work)), self._output.fileno(), limits, list(hide), shown)
         self.request({"op": "limits", "limits": {"memory": limits.memory_bytes,
                                                  "cpu": int(limits.submission_seconds) + 1,
                                                  "file_size": limits.file_size_bytes}},

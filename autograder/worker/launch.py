@@ -151,9 +151,10 @@ class _Zygote:
             raise ZygoteUnavailable(f"the fork server stopped answering ({exc})") from None
         return self._receive()
 
-    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], limits: Limits, fds: list[int]) -> int:
-        request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "disk": limits.disk_bytes,
-                   "tasks": limits.max_tasks, "memory": limits.memory_bytes}
+    def spawn(self, cwd: Path, env: dict[str, str], hide: list[str], data: Path | None, limits: Limits,
+              fds: list[int]) -> int:
+        request = {"op": "spawn", "cwd": str(cwd), "env": env, "hide": hide, "data": str(data) if data else None,
+                   "disk": limits.disk_bytes, "tasks": limits.max_tasks, "memory": limits.memory_bytes}
         return int(self._ask(request, fds)["pid"])
 
     def status(self, op: str, pid: int) -> int | None:
@@ -175,12 +176,12 @@ class _Zygote:
 
 
 class _ForkedProcess(WorkerProcess):
-    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], limits: Limits,
-                 output_fd: int) -> None:
+    def __init__(self, zygote: _Zygote, cwd: Path, env: dict[str, str], hide: list[str], data: Path | None,
+                 limits: Limits, output_fd: int) -> None:
         request_read, self.request_fd = os.pipe()
         self.answer_fd, answer_write = os.pipe()
         try:
-            self.pid = zygote.spawn(cwd, env, hide, limits, [request_read, answer_write, output_fd])
+            self.pid = zygote.spawn(cwd, env, hide, data, limits, [request_read, answer_write, output_fd])
         except ZygoteUnavailable:
             os.close(self.request_fd)
             os.close(self.answer_fd)
@@ -256,12 +257,13 @@ def use_zygote(path: str | None) -> None:
     start_zygote()
 
 
-def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide: list[str] = ()) -> WorkerProcess:
+def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide: list[str] = (),
+           data: Path | None = None) -> WorkerProcess:
     """A new worker, forked from the zygote (started on first use) unless it cannot run here; a forked
     worker is also sandboxed where the OS allows (see sandbox.py): `cwd` becomes a tmpfs of
-    `limits.disk_bytes`, at most `limits.max_tasks` tasks and `limits.memory_bytes` of memory are
-    used by it and all it starts (cgroups.py), and the `hide`
-    folders are hidden even if its own root cannot be built."""
+    `limits.disk_bytes` holding the `data` folder (inside `cwd`) read-only, at most `limits.max_tasks`
+    tasks and `limits.memory_bytes` of memory are used by it and all it starts (cgroups.py), and the
+    `hide` folders are hidden even if its own root cannot be built."""
     global _zygote_failed
     start_zygote()
     if _zygote is None or os.environ.get("GRADE_FRESH_WORKERS") == "1":
@@ -273,7 +275,7 @@ def launch(cwd: Path, env: dict[str, str], output_fd: int, limits: Limits, hide:
         _zygote_failed = True  # it could not start here: fresh interpreters from now on
         return _FreshProcess(cwd, env, output_fd)
     try:
-        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], limits, output_fd)
+        return _ForkedProcess(_zygote, cwd, env, [str(p) for p in hide], data, limits, output_fd)
     except (ZygoteUnavailable, OSError):
         _shutdown()  # it died (a worker may have killed it): the next launch starts a new one
         return _FreshProcess(cwd, env, output_fd)

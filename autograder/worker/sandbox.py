@@ -9,9 +9,10 @@ Its file system is built from an allow-list rather than the grader's with holes 
 root holding, read-only and at their usual paths, the system folders, the few files of /etc that
 programs need, the Python installation and the engine's own package; a few harmless devices; a fresh
 /proc whose /proc/sys is read-only; and one writable folder, its own, on a size-limited tmpfs that is
-also /tmp. The project (reference solutions, hidden tests, .git, other submissions, report paths,
-sockets) is simply not there. The folders named to be hidden are also covered on the grader's file
-system, so they stay hidden if the new root cannot be built.
+also /tmp, with the assignment's public data files in it read-only (`data/`). The project (reference
+solutions, hidden tests and hidden data, .git, other submissions, report paths, sockets) is simply not
+there. The folders named to be hidden are also covered on the grader's file system, so they stay
+hidden if the new root cannot be built.
 
 The worker is never the grader's root: a root grader's worker becomes an uid of no host account, and
 everyone's worker then gives up every privilege and the system calls that could undo all this
@@ -63,6 +64,7 @@ class View:
     read_only: tuple[str, ...]      # folders and files shown read-only at their own paths
     scratch: str                    # the worker's folder: cwd, HOME and TMPDIR
     scratch_bytes: int
+    data: str | None = None         # a folder inside `scratch` shown read-only: the assignment's public data
 
 
 def runtime_paths() -> tuple[str, ...]:
@@ -173,7 +175,8 @@ def enter(view: View, hidden: list[str]) -> list[str]:
 
 def _build_root(view: View, hidden: list[str], owner: int | None) -> None:
     """Assemble the worker's root under view.root (in this mount namespace only), read-only but for
-    its scratch folder and /tmp, which are one size-limited tmpfs (its folder given to `owner`)."""
+    its scratch folder and /tmp, which are one size-limited tmpfs (its folder given to `owner`), where
+    the data folder is bound read-only."""
     if SYS_PIVOT_ROOT is None:
         raise OSError(0, f"no known pivot_root system call on {platform.machine()}")
     root = view.root
@@ -195,6 +198,8 @@ def _build_root(view: View, hidden: list[str], owner: int | None) -> None:
     os.makedirs(scratch, exist_ok=True)
     if not view.scratch.startswith("/tmp/"):
         _mount(tmp, scratch, None, MS_BIND)
+    if view.data:
+        _bind(view.data, root + view.data)  # read-only below, like everything but the scratch tmpfs
     if owner is not None:
         os.chown(scratch, owner, owner)
     os.makedirs(root + "/proc", exist_ok=True)

@@ -14,6 +14,7 @@ import resource
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,36 +49,17 @@ class _IPythonShim:
         return []
 
 
-class Worker:
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        self.read_fd, self.write_fd = read_fd, write_fd
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
-        self.namespace["get_ipython"] = lambda: _IPythonShim(self.namespace)
-        self.objects: dict[int, Any] = {}
+class Namespace:
+    """Answers the requests a test's `student` proxy makes, from one namespace: `getattr`, `call`, `getitem`,
+    `vjp`, `observe` and `seed`. Objects that are not plain data stay here, behind handles. The worker
+    serves it over its pipes; a student's self-check in their own kernel (`autograder.selfcheck`) in-process."""
 
-    def serve(self) -> None:
-        while True:
-            try:
-                request = wire.read_message(self.read_fd, self._resolve)
-            except wire.ChannelClosed:
-                return
-            try:
-                reply = {"ok": True, "value": self.handle(request)}
-                data = wire.pack(reply, self._keep)
-            except BaseException as exc:  # the student's code may raise anything, SystemExit included
-                data = wire.pack({"ok": False, "error": _describe(exc)})
-            _flush_output()
-            wire.write_message(self.write_fd, data)
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.objects: dict[int, Any] = {}
 
     def handle(self, request: dict) -> Any:
         op = request["op"]
-        if op == "limits":
-            for name, value in request["limits"].items():
-                resource.setrlimit(_LIMITS[name], (value, value))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            return None
-        if op == "run_cell":
-            return self.run_cell(request["label"], request["source"], request["timeout"])
         if op == "seed":
             _seed(request["seed"])
             return None
@@ -98,6 +80,50 @@ class Worker:
             return _observe(target, request["args"], request["kwargs"])
         raise ValueError(f"unknown request {op!r}")
 
+    def resolve(self, handle: wire.Handle) -> Any:
+        if handle.id not in self.objects:
+            raise wire.WireError(f"unknown handle {handle.id}")
+        return self.objects[handle.id]
+
+    def keep(self, obj: Any) -> wire.Handle:
+        handle_id = len(self.objects) + 1
+        self.objects[handle_id] = obj
+        return wire.Handle(handle_id, type(obj).__name__)
+
+
+class Worker(Namespace):
+    """The worker process: runs the submission's cells, then serves its namespace over the pipes."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        super().__init__({"__name__": "__main__", "__builtins__": __builtins__})
+        self.read_fd, self.write_fd = read_fd, write_fd
+        self.namespace["get_ipython"] = lambda: _IPythonShim(self.namespace)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = wire.read_message(self.read_fd, self.resolve)
+            except wire.ChannelClosed:
+                return
+            try:
+                reply = {"ok": True, "value": self.handle(request)}
+                data = wire.pack(reply, self.keep)
+            except BaseException as exc:  # the student's code may raise anything, SystemExit included
+                data = wire.pack({"ok": False, "error": describe(exc)})
+            _flush_output()
+            wire.write_message(self.write_fd, data)
+
+    def handle(self, request: dict) -> Any:
+        op = request["op"]
+        if op == "limits":
+            for name, value in request["limits"].items():
+                resource.setrlimit(_LIMITS[name], (value, value))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            return None
+        if op == "run_cell":
+            return self.run_cell(request["label"], request["source"], request["timeout"])
+        return super().handle(request)
+
     def run_cell(self, label: str, source: str, timeout: float) -> dict | None:
         filename = f"<{label}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -107,20 +133,10 @@ class Worker:
             exec(compile(source, filename, "exec"), self.namespace)
             return None
         except BaseException as exc:
-            return _describe(exc)
+            return describe(exc)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             _flush_output()
-
-    def _resolve(self, handle: wire.Handle) -> Any:
-        if handle.id not in self.objects:
-            raise wire.WireError(f"unknown handle {handle.id}")
-        return self.objects[handle.id]
-
-    def _keep(self, obj: Any) -> wire.Handle:
-        handle_id = len(self.objects) + 1
-        self.objects[handle_id] = obj
-        return wire.Handle(handle_id, type(obj).__name__)
 
 
 def _raise_timeout(signum: int, frame: Any) -> None:
@@ -181,10 +197,15 @@ def _contents(array: Any) -> tuple:
     return array.shape, array.dtype.str, array.tobytes()
 
 
-def _describe(exc: BaseException) -> dict:
-    """Type, message and the traceback through the student's cells only."""
+def _in_a_cell(filename: str) -> bool:
+    return filename.startswith("<")
+
+
+def describe(exc: BaseException, yours: Callable[[str], bool] = _in_a_cell) -> dict:
+    """Type, message and the traceback through the student's code only: the frames whose file `yours`
+    accepts (here, the cells this worker ran)."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if yours(f.filename)]
         tb = "".join(traceback.format_list(frames)) + "".join(traceback.format_exception_only(exc))
         message = str(exc)
     except BaseException:

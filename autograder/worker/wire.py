@@ -7,6 +7,7 @@ object: {"$": "tuple" | "dict" | "tensor" | "ndarray" | "handle", ...}. Nothing 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -193,10 +194,30 @@ def _reject_constant(name: str) -> None:
 def read_message(fd: int, from_handle: Callable[[Handle], Any], deadline: float | None = None) -> Any:
     """Read and validate one message; `deadline` is a time.monotonic() value (None waits forever)."""
     (header_len,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
+    sizes, body = _header(header_len, lambda: _read_exact(fd, header_len, deadline))
+    return _body(body, [memoryview(_read_exact(fd, n, deadline)) for n in sizes], from_handle)
+
+
+def unpack(data: bytes, from_handle: Callable[[Handle], Any]) -> Any:
+    """A message made by `pack`, read back from memory with the same checks: values cross an in-process
+    channel as copies, exactly as they would cross the pipe."""
+    view = memoryview(data)
+    if len(view) < 4:
+        raise WireError("truncated message")
+    (header_len,) = struct.unpack(">I", view[:4])
+    sizes, body = _header(header_len, lambda: bytes(view[4:4 + header_len]))
+    offsets = list(itertools.accumulate(sizes, initial=4 + header_len))
+    if offsets[-1] != len(view):
+        raise WireError("message length does not match its header")
+    return _body(body, [view[a:b] for a, b in zip(offsets, offsets[1:])], from_handle)
+
+
+def _header(header_len: int, read: Callable[[], bytes]) -> tuple[list[int], Any]:
+    """(buffer sizes, JSON body) of a header of `header_len` bytes, which `read` returns."""
     if header_len > MAX_HEADER:
         raise WireError(f"header of {header_len} bytes is over the limit")
     try:
-        header = json.loads(_read_exact(fd, header_len, deadline), parse_constant=_reject_constant)
+        header = json.loads(read(), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"header is not valid JSON: {exc}") from None
     if type(header) is not dict or header.keys() != {"body", "buffers"} or type(header["buffers"]) is not list \
@@ -204,9 +225,12 @@ def read_message(fd: int, from_handle: Callable[[Handle], Any], deadline: float 
         raise WireError("malformed header")
     if sum(header["buffers"]) > MAX_BUFFERS:
         raise WireError("buffers over the size limit")
-    buffers = [memoryview(_read_exact(fd, n, deadline)) for n in header["buffers"]]
+    return header["buffers"], header["body"]
+
+
+def _body(body: Any, buffers: list[memoryview], from_handle: Callable[[Handle], Any]) -> Any:
     try:
-        return _Decoder(buffers, from_handle).decode(header["body"], 0)
+        return _Decoder(buffers, from_handle).decode(body, 0)
     except RecursionError:
         raise WireError("message too deeply nested") from None
 

@@ -10,7 +10,8 @@ workers it started, and they are killed if it goes. On each connection, once war
 
     -> {"ready": true}
 
-    {"op": "spawn", "cwd", "env", "hide", "disk", "tasks", "memory"} + 3 fds (requests in, answers out, output file) -> {"pid"}
+    {"op": "spawn", "cwd", "env", "hide", "data", "disk", "tasks", "memory"}
+        + 3 fds (requests in, answers out, output file)                       -> {"pid"}
     {"op": "poll" | "wait" | "kill", "pid"}                                   -> {"status"} or {"error"}
 
 `status` is a subprocess-style return code (negative: killed by that signal), or null while running.
@@ -126,7 +127,7 @@ class Zygote:
         group = self.cgroups.group(f"worker-{self.spawned}", {"pids": request["tasks"], "memory": request["memory"]})
         pid = os.fork()
         if pid == 0:
-            view = sandbox.View(self.root, self.read_only, request["cwd"], request["disk"])
+            view = sandbox.View(self.root, self.read_only, request["cwd"], request["disk"], request["data"])
             _become_worker(fds, request["env"], view, request["hide"], group)
         for fd in fds:
             os.close(fd)

@@ -635,4 +635,5 @@ def test_digits_accuracy(student, reference):
     with torch.no_grad():
         predictions = ours(X_test).argmax(dim=1)  # (N_test,)
     accuracy = checks.accuracy(predictions, y_test, "your trained MLP's weights on held-out digits")
-    checks.assert_at_least(accuracy, 0.93, "held-out accuracy after 10 epochs of Adam (lr=0.01)")
+    # Full marks from 0.93 (a correct MLP reaches about 0.96); half for a model that learns, but not well.
+    checks.tiers(accuracy, [(0.93, 1.0), (0.85, 0.5)], "held-out accuracy after 10 epochs of Adam (lr=0.01)")

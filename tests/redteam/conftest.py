@@ -26,7 +26,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,8 +229,9 @@ def survivors():
 # ----------------------------------------------------------------------------------- the real CLI
 
 # Every report `grade batch` and `grade merge` write, as arguments: each file name is put under a folder.
-REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--classroom", "classroom.json",
-           "--gradescope", "gradescope", "--feedback", "feedback")
+REPORTS = ("--json", "all.json", "--junit", "junit.xml", "--csv", "grades.csv", "--csv-detail", "detail.csv",
+           "--canvas", "canvas.csv", "--moodle", "moodle.csv", "--classroom", "classroom", "--gradescope",
+           "gradescope", "--feedback", "feedback")
 HANG_SECONDS = 120   # a run that takes longer has hung: a hang detector, not a timing requirement
 # Not watched in the project: the virtual environment, git's files and caches Python and tools write.
 UNWATCHED = {".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis"}
@@ -291,27 +291,41 @@ def writes_only_to(*allowed: Path, watched: tuple[Path, ...] = ()) -> Iterator[N
     assert elapsed < HANG_SECONDS, f"the run took {elapsed:.0f} s: it hung"
 
 
+def csv_rows(path: Path) -> list[list[str]]:
+    """A CSV report's rows, all as wide as its header."""
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows and all(len(row) == len(rows[0]) for row in rows), rows[:3]
+    return rows
+
+
 def check_reports(out: Path, count: int) -> None:
-    """Every report of REPORTS written under `out` and valid (JSON loads, JUnit XML and the CSV parse), one
-    Gradescope file and one feedback page per submission, and nothing but reports in the report folder."""
+    """Every report of REPORTS written under `out` and valid (JSON loads, the JUnit XML is valid against
+    Jenkins' schema, the CSVs parse), one Gradescope file, Classroom result and feedback page per
+    submission, and nothing but reports in the report folder."""
+    from lxml import etree
+
     data = json.loads((out / "all.json").read_text())
     assert len(data["submissions"]) == count
-    json.loads((out / "classroom.json").read_text())
-    junit = ET.fromstring((out / "junit.xml").read_bytes())
-    assert junit.tag in ("testsuites", "testsuite"), junit.tag
-    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
-        rows = list(csv.reader(file))
-    assert len(rows) == 1 + count and all(len(row) == len(rows[0]) for row in rows), rows[:3]
-    gradescope = list((out / "gradescope").iterdir())
-    assert len(gradescope) == count and all(SAFE_NAME.fullmatch(p.name) for p in gradescope)
-    for path in gradescope:
-        json.loads(path.read_text())
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "junit-10.xsd")))
+    assert schema.validate(etree.parse(str(out / "junit.xml"))), schema.error_log
+    gradebook = csv_rows(out / "grades.csv")
+    assert gradebook[1][0] == "Points Possible" and 1 <= len(gradebook) - 2 <= count
+    assert len(csv_rows(out / "detail.csv")) >= 1 + count
+    assert len(csv_rows(out / "canvas.csv")) == len(gradebook)
+    assert len(csv_rows(out / "moodle.csv")) == len(gradebook) - 1   # no Points Possible row
+    for folder in ("gradescope", "classroom"):
+        files = list((out / folder).iterdir())
+        assert len(files) == count and all(SAFE_NAME.fullmatch(p.name) for p in files)
+        for path in files:
+            json.loads(path.read_text())
     feedback = list((out / "feedback").rglob("*.md"))
     assert len(feedback) == count and len(list((out / "feedback").rglob("*.html"))) == count
     for path in feedback:
         assert path.parent.parent == out / "feedback" and SAFE_NAME.fullmatch(path.parent.name)
-    assert {p.name for p in out.iterdir()} == {"all.json", "classroom.json", "junit.xml", "grades.csv", "gradescope",
-                                               "feedback"}, sorted(p.name for p in out.iterdir())
+    assert {p.name for p in out.iterdir()} == {"all.json", "classroom", "junit.xml", "grades.csv", "detail.csv",
+                                               "canvas.csv", "moodle.csv", "gradescope", "feedback"}, \
+        sorted(p.name for p in out.iterdir())
 
 
 def grade_command() -> list[str]:

@@ -77,7 +77,7 @@ def test_a_hostile_submission_s_share_of_every_report_is_bounded_and_inert(tmp_p
     run = CliRunner().invoke(main, [
         "batch", str(folder), "--root", str(ROOT), "-a", "mlp", "-j", "1", "--json", str(out / "results.json"),
         "--junit", str(out / "junit.xml"), "--gradescope", str(out / "gradescope"), "--csv", str(out / "grades.csv"),
-        "--classroom", str(out / "classroom.json"), "--feedback", str(out / "feedback")], env=env)
+        "--classroom", str(out / "classroom"), "--feedback", str(out / "feedback")], env=env)
     assert run.exit_code == 0, (run.output[-3000:], run.exception)
 
     results = json.loads((out / "results.json").read_text())["submissions"]
@@ -109,13 +109,19 @@ def test_a_hostile_submission_s_share_of_every_report_is_bounded_and_inert(tmp_p
     assert fence_violations(run.stderr) == []
 
 
+# A solution cell defining thousands of unfinished functions, with names of a hundred thousand characters.
+MANY_UNFINISHED = "\n".join(f"def {'U' * 100_000}{i}():\n    raise NotImplementedError()\n" for i in range(5)) + \
+    "\n".join(f"def unfinished_{i}():\n    raise NotImplementedError()\n" for i in range(5_000))
+
+
 def test_grade_check_fences_and_bounds_everything_it_prints(tmp_path):
-    """A student's self-check prints the table, the failing cells and "Still to implement"."""
-    notebook = stub_with(tmp_path, "mlp", prepend=[HUGE_TYPE, RAISES])
+    """A student's self-check prints the table, the failing cells and the functions still to write."""
+    notebook = stub_with(tmp_path, "mlp", prepend=[HUGE_TYPE, RAISES], replace={"collapse-linear": MANY_UNFINISHED})
     env, _ = in_github_actions(tmp_path)
     run = CliRunner().invoke(main, ["check", str(notebook), "--root", str(ROOT)], env=env)
     assert run.exit_code == 0, (run.output[-3000:], run.exception)
-    assert "Still to implement" in run.stdout and "PWNED-TYPE" in run.stdout
+    assert "Not implemented yet" in run.stdout and "PWNED-TYPE" in run.stdout
+    assert f"… and {5_005 + 17 - bounds.TODO_NAMES} more" in run.stdout   # the stub's 17 others, then these
     assert fence_violations(run.stdout) == []
     assert not UNSAFE.search(run.stdout.replace("\n", "")) and len(run.stdout) < 100_000
 

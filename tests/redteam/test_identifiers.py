@@ -27,7 +27,7 @@ from autograder.course.classlist import find_submissions
 from autograder.errors import NotebookError, ReportError, UsageError
 from autograder.identifiers import SAFE_NAME, file_stem, inside, is_assignment_name, unique_stems
 from autograder.grading.notebook import SYMLINK, read_submission
-from autograder.reports.files import feedback_names, gradescope_names
+from autograder.reports.files import feedback_names, per_submission_names
 from autograder.grading.results import SubmissionResult, write_text_atomic
 
 from .conftest import (
@@ -287,7 +287,7 @@ def test_report_names_never_collide_and_stay_inside_their_folder(tmp_path_factor
     stems = unique_stems([file_stem(s) for s, _ in entries], [k for _, k in entries])
     assert len({s.casefold() for s in stems}) == len(stems)
     results = [SubmissionResult(assignment, submission) for submission, assignment in entries]
-    names = gradescope_names(results)
+    names = per_submission_names(results)
     assert len({n.casefold() for n in names}) == len(results)
     pages = feedback_names(results)
     assert len({(f.casefold(), s.casefold()) for f, s in pages}) == len(results)

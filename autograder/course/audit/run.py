@@ -80,10 +80,10 @@ def raised_at(message: str) -> tuple[str, int] | None:
 
 
 def names_the_mutant(test: TestResult, mutant: Mutant) -> bool:
-    """Whether a lost test's feedback names the mistake: a failure whose message holds a diagnosis
+    """Whether a lost test's feedback names the mistake: a failure (or partial credit) whose message holds a diagnosis
     (`checks.names_a_mistake`), or an error raised by the mutated line itself, whose traceback shows the
     student that line."""
-    if test.status == "failed":
+    if test.status in ("failed", "partial"):
         return names_a_mistake(test.message)
     if test.status == "error" and not test.message.startswith(CRASHED):
         return raised_at(test.message) in {(f"cell {mutant.index + 1}", line) for line in mutant.lines}
