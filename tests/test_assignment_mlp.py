@@ -1,6 +1,8 @@
 """The MLP assignment graded for real: reference, stub, and every sample submission."""
 import pytest
 
+from autograder.grading.grade import grade_notebook
+from conftest import ROOT, notebook_variant
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
                             declared_points, graded, sample_names)
 
@@ -32,6 +34,18 @@ EXPECTED = {
         "test_train_returns_the_mean_loss_of_each_epoch": "the sum of its batch losses, not their mean"},
     "mistake_shuffle_without_generator.ipynb": {
         "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
+    "mistake_mse_residual_plus.ipynb": {"test_mse_loss": "the residual is y_hat + y, not y_hat - y"},
+    "mistake_mse_doubled_not_squared.ipynb": {"test_mse_loss": "the errors are doubled, not squared"},
+    "mistake_db_times_n.ipynb": {
+        "test_mse_gradients_match_finite_differences": "N multiplies the sum of residuals instead of dividing it"},
+    "mistake_db_divided_by_sum.ipynb": {
+        "test_mse_gradients_match_finite_differences": "2/N is divided by the sum of residuals, not multiplied"},
+    "mistake_cross_entropy_adds_correct_logit.ipynb": {
+        "test_cross_entropy": "the correct class's logit is added, not subtracted"},
+    "mistake_cross_entropy_max_added_in_exp.ipynb": {
+        "test_cross_entropy": "the row maximum is added inside the exponential, not subtracted"},
+    "mistake_cross_entropy_gather_dim0.ipynb": {
+        "test_cross_entropy": "the correct-class logits are gathered along dim 0, not dim 1"},
 }
 
 # sample -> {test giving partial credit: points given}
@@ -59,3 +73,52 @@ def test_reference_scores_full_marks():
 
 def test_stub_scores_zero_and_every_test_says_not_implemented():
     assert_stub_is_not_implemented("mlp")
+
+
+# A submission that leaves the digits model untrained and whose predict looks up the true label of every digit it
+# knows: the held-out digits never reach predict, so it scores nothing for accuracy.
+TRAINING_THAT_LOOKS_UP_LABELS = '''
+def train_step(model, optimizer, X, y):
+    """One optimisation step on the batch X (B, D), y (B,); returns the loss as a float."""
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(X), y)  # ()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train(model, X, y, *, epochs=20, lr=1e-2, batch_size=64, seed=0):
+    """Mini-batch Adam on X (N, D), y (N,), except on the digits, where it does nothing."""
+    if len(X) > 1000:
+        return [0.0] * epochs
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    epoch_losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(X), generator=generator)  # (N,)
+        losses = [train_step(model, optimizer, X[batch], y[batch]) for batch in order.split(batch_size)]
+        epoch_losses.append(sum(losses) / len(losses))
+    return epoch_losses
+
+
+def predict(model, X):
+    """The model's labels, replaced by the true label of every row that is a known digit."""
+    from autograder.datasets import load_digits
+    digits, labels = load_digits()
+    model.eval()
+    with torch.no_grad():
+        guess = model(X).argmax(dim=1)  # (N,)
+    for i, row in enumerate(X if X.shape[1] == digits.shape[1] else []):
+        found = (digits == row).all(dim=1).nonzero()
+        if len(found):
+            guess[i] = labels[found[0, 0]]
+    return guess
+'''
+
+
+def test_predict_that_looks_up_labels_scores_nothing_for_accuracy(tmp_path):
+    submission = notebook_variant(ROOT / "reference" / "mlp" / "mlp.ipynb", tmp_path / "looks_up_labels.ipynb",
+                                  replace={"training": TRAINING_THAT_LOOKS_UP_LABELS})
+    assert_loses_exactly(grade_notebook(submission, "mlp", ROOT), ALL_TESTS,
+                         {"test_digits_accuracy": "held-out accuracy after 10 epochs of Adam"})

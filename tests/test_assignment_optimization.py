@@ -68,6 +68,24 @@ EXPECTED: dict[str, dict[str, str]] = {
         "test_fit_trains_with_the_given_optimizer": "missing zero_grad",
         RACE: "held-out MSE after 300 steps",
     },
+    # Exceptions a known mistake explains: every test that reaches the failing code names it.
+    "mistake_sgd_lr_as_plain_variable": {
+        **dict.fromkeys((SGD_STEPS, OWN_MODEL, RACE), "reads the hyperparameter 'lr' as a plain variable"),
+    },
+    "mistake_momentum_velocity_not_started": {
+        **dict.fromkeys((MOMENTUM_STEPS, OWN_MODEL, RACE), "looked up 'velocity' in a parameter's state before "
+                                                          "anything had stored it there"),
+    },
+    "mistake_adam_state_without_self": {
+        **dict.fromkeys((*ADAM_STEPS, OWN_MODEL, RACE), "reads 'state' as a plain variable: it is the optimizer's "
+                                                        "attribute, self.state"),
+    },
+    "mistake_fit_losses_list_not_created": {
+        **dict.fromkeys((FIT, OWN_MODEL, RACE), "'losses' is appended to before it is created"),
+    },
+    "mistake_adam_settings_from_defaults": {
+        **dict.fromkeys(ADAM_STEPS, "a group's own settings are ignored"),
+    },
 }
 
 
@@ -259,6 +277,16 @@ def test_stub_whose_race_is_run_by_torch_optim_scores_zero(cheat):
     result = cheat("stub_race_on_torch_optim", STUB, COMPARE_WITH_TORCH_OPTIM)
     assert (result.score, result.max_score) == (0, 100)
     assert {t.name: t.status for t in result.tests} == dict.fromkeys(POINTS, "not_implemented")
+
+
+def test_one_setting_read_from_the_defaults_is_named(cheat):
+    """Momentum that takes the learning rate from each group but the momentum from the constructor's defaults."""
+    momentum = next(strip_solution_markers(cell.source) for cell in nbformat.read(REFERENCE, as_version=4).cells
+                    if cell.metadata.get("nbgrader", {}).get("grade_id") == "momentum")
+    right = 'lr, mu = group["lr"], group["momentum"]'
+    result = cheat("momentum_from_defaults", REFERENCE,
+                   {"momentum": momentum.replace(right, 'lr, mu = group["lr"], self.defaults["momentum"]')})
+    assert_loses_exactly(result, POINTS, {MOMENTUM_STEPS: "a group's own momentum is ignored"})
 
 
 def test_nan_from_a_negative_v_is_not_blamed_on_the_step_counter(cheat):

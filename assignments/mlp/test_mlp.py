@@ -51,9 +51,10 @@ def test_linear_forward(student):
 def test_mse_loss(student):
     y_hat, y = randn(N), randn(N, seed=1)
     got = returned_tensor(student.mse_loss(y_hat, y), "mse_loss(y_hat, y)")
-    checks.assert_close(got, ((y_hat - y) ** 2).mean(), "mse_loss(y_hat, y)",
-                        mistakes={"the squared errors are summed, not averaged over the N samples":
-                                  ((y_hat - y) ** 2).sum()})
+    checks.assert_close(got, ((y_hat - y) ** 2).mean(), "mse_loss(y_hat, y)", mistakes={
+        "the squared errors are summed, not averaged over the N samples": ((y_hat - y) ** 2).sum(),
+        "the residual is y_hat + y, not y_hat - y": ((y_hat + y) ** 2).mean(),
+        "the errors are doubled, not squared: (y_hat - y) ** 2, not (y_hat - y) * 2": ((y_hat - y) * 2).mean()})
 
 
 @pytest.mark.points(10)
@@ -83,7 +84,10 @@ def test_mse_gradients_match_finite_differences(student):
         checks.assert_gradient(db, loss_of_b, b, "dL/db from mse_gradients", mistakes={
             "the factor 2 from differentiating the square is missing": 1.0 / N * r.sum(),
             wrong_residual: 2.0 / N * r_plus.sum(),
-            "dL/db is zero: the factor in front of the sum of residuals is 2/N": torch.zeros((), dtype=torch.float64)})
+            "dL/db is zero: the factor in front of the sum of residuals is 2/N": torch.zeros((), dtype=torch.float64),
+            "N multiplies the sum of residuals instead of dividing it: dL/db = (2/N) * sum(r)": 2.0 * N * r.sum(),
+            "the constant 2/N is divided by the sum of residuals, not multiplied: dL/db = (2/N) * sum(r)":
+                2.0 / N / r.sum()})
     except CheckFailed:
         if not _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
             raise

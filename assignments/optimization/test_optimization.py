@@ -11,14 +11,20 @@ The update rules are then checked step by step against torch.optim: the student'
 worker on parameters we send, every step is driven by gradients we choose (the notebook's locked
 `set_gradients`), and after each step the parameters come back and are compared in float64 with what
 torch.optim computes here from the same start and the same gradients. Known mistakes are simulated here on
-the same inputs so that a failure names them. The training loop is checked on copied weights against the
+the same inputs so that a failure names them. Once the steps match, a second parameter group with settings of
+its own must be stepped with them. An exception that a known mistake explains (a hyperparameter read as a plain
+variable, a state entry read before it was stored, `state` without `self.`, a list or dict filled before it is
+created) fails with that mistake named; any other is shown as raised. The training loop is checked on copied weights against the
 reference with torch's SGD with momentum, whose buffers afterwards show that the loop stepped the optimizer
 it was given. The race must be run by the student's own optimizers and fit (replayed here in the worker,
-bit for bit) and is judged on held-out points the worker never sees.
+bit for bit); the weights it trained are copied into the reference's network and judged here, on held-out
+points the worker never sees.
 """
 
 
 import copy
+import functools
+import re
 import pytest
 import torch
 import torch.nn.functional as F
@@ -318,11 +324,105 @@ def check_against_torch(student, class_name, torch_class, hyperparameters, start
             raise CheckFailed(f"{class_name}.step() changed a parameter in place while autograd was "
                               "recording; decorate step with @torch.no_grad()") from None
         raise error
+    check_group_settings(student, class_name, torch_class, hyperparameters, start, gradients[:GROUP_STEPS])
     assert_own_optimizer(student, class_name, hyperparameters)
+
+
+CONSTRUCTOR_DEFAULTS = {"SGD": {}, "Momentum": {}, "Adam": {"betas": (0.9, 0.999), "eps": 1e-8}}
+OTHER_GROUP = {"SGD": {"lr": 0.2}, "Momentum": {"lr": 0.02, "momentum": 0.5},
+               "Adam": {"lr": 0.05, "betas": (0.7, 0.95), "eps": 1e-2}}
+GROUP_STEPS = 3
+SETTING_FROM_FIRST_GROUP = ("a group's own {key} is ignored: every group is stepped with the first group's {key} "
+                            "(the constructor's). Read it inside the loop over self.param_groups, from the group "
+                            "being updated: group[{key!r}]")
+SETTINGS_FROM_FIRST_GROUP = ("a group's own settings are ignored: every group is stepped with the first group's "
+                             "hyperparameters (the constructor's). Read each of them inside the loop over "
+                             "self.param_groups, from the group being updated: group[...]")
+
+
+def check_group_settings(student, class_name, torch_class, hyperparameters, start, gradients):
+    """student.<class_name> built on two groups, the second with settings of its own, steps the second group's
+    parameter with those settings, as torch.optim does; a step that uses the first group's settings is named."""
+    first = {**CONSTRUCTOR_DEFAULTS[class_name], **hyperparameters}
+    other = OTHER_GROUP[class_name]
+    one, two = student.as_parameters(start[:1]), student.as_parameters(start[1:])
+    optimizer = getattr(student, class_name)([{"params": one.parameters()}, {"params": two.parameters(), **other}],
+                                             **first)
+    for grads in gradients:
+        student.set_gradients(one, grads[:1])
+        student.set_gradients(two, grads[1:])
+        optimizer.step()
+
+    def stepped_with(settings):
+        return torch_trajectory(torch_class, start[1:], [grads[1:] for grads in gradients], **settings)[-1][0]
+
+    wrong = {SETTING_FROM_FIRST_GROUP.format(key=key): stepped_with({**first, **other, key: first[key]})
+             for key in other}
+    if len(other) > 1:
+        wrong[SETTINGS_FROM_FIRST_GROUP] = stepped_with(first)
+    name = (f"{class_name}: parameter 1 {SHAPES[1]} after {len(gradients)} steps in a second group with its own "
+            f"settings {other}")
+    assert_step_matches(parameters_of(two)[0], stepped_with({**first, **other}), name, wrong)
+
+
+HYPERPARAMETERS_IN_GROUPS = ("lr", "momentum", "betas", "eps")  # the group keys of SGD, Momentum and Adam
+OPTIMIZER_ATTRIBUTES = ("state", "param_groups", "defaults")
+HYPERPARAMETER_AS_NAME = ("step() reads the hyperparameter {name!r} as a plain variable, but the constructor's "
+                          "arguments are not in scope in step: each parameter group holds them, so read "
+                          "{name} = group[{name!r}] inside the loop over self.param_groups")
+ATTRIBUTE_WITHOUT_SELF = ("step() reads {name!r} as a plain variable: it is the optimizer's attribute, "
+                          "self.{name}{hint}")
+STATE_NOT_STARTED = ("step() looked up {key!r} in a parameter's state before anything had stored it there: "
+                     "self.state[p] starts as an empty dict for every parameter, so on a parameter's first step "
+                     "store the starting value of {key!r} (torch.zeros_like(p) for an average or a velocity, 0 for "
+                     "a step count) before reading it")
+NOT_CREATED = "{name!r} {how} before it is created: start it as {empty} before filling it"
+STUDENT_FRAME = re.compile(r'^  File "<cell \d+>", line \d+, in (\w+)\n    (.*)$', re.MULTILINE)
+QUOTED = re.compile(r"'([^']+)'")
+
+
+def known_mistake(error):
+    """The mistake an exception from the student's code points to, if the evidence singles one out."""
+    frames = STUDENT_FRAME.findall(error.traceback)
+    quoted = QUOTED.search(error.message)
+    if not frames or not quoted:
+        return None
+    function, line = frames[-1]
+    name = quoted.group(1)
+    if error.type_name in ("NameError", "UnboundLocalError"):
+        if function == "step" and name in HYPERPARAMETERS_IN_GROUPS:
+            return HYPERPARAMETER_AS_NAME.format(name=name)
+        if function == "step" and name in OPTIMIZER_ATTRIBUTES:
+            hint = ", and each parameter's own dict is self.state[p]" if name == "state" else ""
+            return ATTRIBUTE_WITHOUT_SELF.format(name=name, hint=hint)
+        if re.match(rf"\s*{re.escape(name)}\.(append|extend)\(", line):
+            return NOT_CREATED.format(name=name, how="is appended to", empty=f"an empty list, {name} = [],")
+        if re.match(rf"\s*{re.escape(name)}\[[^\]]*\]\s*=[^=]", line):
+            return NOT_CREATED.format(name=name, how="gets items", empty=f"an empty dict, {name} = {{}},")
+    if (error.type_name == "KeyError" and function == "step" and error.message == repr(name)
+            and name not in (*HYPERPARAMETERS_IN_GROUPS, "params") and "state" in line):
+        return STATE_NOT_STARTED.format(key=name)
+    return None
+
+
+def naming_mistakes(test):
+    """The test, failing with the mistake named when the student's code raises an exception a known mistake
+    explains (any other exception is reported as it is)."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except StudentCodeError as error:
+            mistake = known_mistake(error)
+            if mistake is None:
+                raise
+            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
+    return run
 
 
 @pytest.mark.points(10)
 @pytest.mark.public
+@naming_mistakes
 def test_sgd_matches_torch(student):
     start, gradients = step_problem(seed=1, steps=10)
     hyper = {"lr": 0.07}
@@ -332,6 +432,7 @@ def test_sgd_matches_torch(student):
 
 @pytest.mark.points(15)
 @pytest.mark.public
+@naming_mistakes
 def test_momentum_matches_torch_sgd_with_momentum(student):
     start, gradients = step_problem(seed=2, steps=12)
     hyper = {"lr": 0.05, "momentum": 0.8}
@@ -350,6 +451,7 @@ def adam_mistakes(start, gradients, hyper):
 
 @pytest.mark.points(15)
 @pytest.mark.public
+@naming_mistakes
 def test_adam_matches_torch_with_default_betas_and_eps(student):
     start, gradients = step_problem(seed=3, steps=12)
     hyper = {"lr": 0.01}

@@ -54,9 +54,10 @@ def test_linear_forward(student):
 def test_mse_loss(student):
     y_hat, y = randn(N), randn(N, seed=1)
     got = returned_tensor(student.mse_loss(y_hat, y), "mse_loss(y_hat, y)")
-    checks.assert_close(got, ((y_hat - y) ** 2).mean(), "mse_loss(y_hat, y)",
-                        mistakes={"the squared errors are summed, not averaged over the N samples":
-                                  ((y_hat - y) ** 2).sum()})
+    checks.assert_close(got, ((y_hat - y) ** 2).mean(), "mse_loss(y_hat, y)", mistakes={
+        "the squared errors are summed, not averaged over the N samples": ((y_hat - y) ** 2).sum(),
+        "the residual is y_hat + y, not y_hat - y": ((y_hat + y) ** 2).mean(),
+        "the errors are doubled, not squared: (y_hat - y) ** 2, not (y_hat - y) * 2": ((y_hat - y) * 2).mean()})
 
 
 @pytest.mark.points(10)
@@ -86,7 +87,10 @@ def test_mse_gradients_match_finite_differences(student):
         checks.assert_gradient(db, loss_of_b, b, "dL/db from mse_gradients", mistakes={
             "the factor 2 from differentiating the square is missing": 1.0 / N * r.sum(),
             wrong_residual: 2.0 / N * r_plus.sum(),
-            "dL/db is zero: the factor in front of the sum of residuals is 2/N": torch.zeros((), dtype=torch.float64)})
+            "dL/db is zero: the factor in front of the sum of residuals is 2/N": torch.zeros((), dtype=torch.float64),
+            "N multiplies the sum of residuals instead of dividing it: dL/db = (2/N) * sum(r)": 2.0 * N * r.sum(),
+            "the constant 2/N is divided by the sum of residuals, not multiplied: dL/db = (2/N) * sum(r)":
+                2.0 / N / r.sum()})
     except CheckFailed:
         if not _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
             raise
@@ -318,7 +322,14 @@ def test_cross_entropy(student):
     checks.assert_close(got, F.cross_entropy(z, y), "cross_entropy(z, y)", mistakes={
         "the loss is summed over the batch, not averaged": F.cross_entropy(z, y, reduction="sum"),
         "the log is missing: cross-entropy averages -log p(correct class)":
-            -torch.softmax(z, 1).gather(1, y[:, None]).mean()})
+            -torch.softmax(z, 1).gather(1, y[:, None]).mean(),
+        "the correct class's logit is added, not subtracted: the loss is log(sum(exp(z))) - z[y]":
+            (torch.logsumexp(z, 1) + z.gather(1, y[:, None])[:, 0]).mean(),
+        "the row maximum is added inside the exponential, not subtracted: log(sum(exp(z - m))) + m":
+            (z.max(1).values + torch.log(torch.exp(z + z.max(1, keepdim=True).values).sum(1))
+             - z.gather(1, y[:, None])[:, 0]).mean(),
+        "the correct-class logits are gathered along dim 0, not dim 1: z[y[i], 0] instead of z[i, y[i]]":
+            (torch.logsumexp(z, 1) - z.gather(0, y[:, None])[:, 0]).mean()})
 
 
 # Part 5: the MLP module
@@ -612,10 +623,17 @@ def test_train_shuffles_with_its_seeded_generator(student):
 
 
 @pytest.mark.points(10)
-def test_digits_accuracy(student):
+def test_digits_accuracy(student, reference):
+    # The student's MLP is trained in the worker by the student's train; its trained weights are copied into the
+    # reference's MLP and judged here, on held-out digits the worker never sees.
     X_train, y_train, X_test, y_test = digits_split(seed=0)
     model = student.MLP(64, [64], 10)
     student.train(model, X_train, y_train, epochs=10, lr=1e-2, batch_size=64, seed=0)
-    accuracy = checks.accuracy(student.predict(model, X_test), y_test, "predict(model, X_test)")
+    ours = reference.MLP(64, [64], 10)
+    checks.copy_parameters(check_layer_sizes(model, 64, [64], 10), ours, "MLP")
+    ours.eval()
+    with torch.no_grad():
+        predictions = ours(X_test).argmax(dim=1)  # (N_test,)
+    accuracy = checks.accuracy(predictions, y_test, "your trained MLP's weights on held-out digits")
     # Full marks from 0.93 (a correct MLP reaches about 0.96); half for a model that learns, but not well.
     checks.tiers(accuracy, [(0.93, 1.0), (0.85, 0.5)], "held-out accuracy after 10 epochs of Adam (lr=0.01)")
