@@ -67,15 +67,15 @@ def run(paths: tuple[Path, ...], assignment: str | None, root: Path, json_path: 
     with _reporting():  # before anything starts, so a mistyped path costs nothing
         check_destinations(Destination(option, path) for option, path in
                            (("--json", json_path), ("--gradescope", gradescope_path)) if path)
-    from autograder.launch import start_zygote
+    from autograder.worker.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
-    from autograder.assignments import assignments
+    from autograder.grading.assignments import assignments
     from autograder.errors import UsageError
-    from autograder.grading import assignment_for, grade_as
+    from autograder.grading.grade import assignment_for, grade_as
     from autograder.reports.terminal import Terminal, submission_view, summary_view
     from autograder.reports import incomplete_line, write_gradescope
-    from autograder.results import results_document, write_json_atomic
+    from autograder.grading.results import results_document, write_json_atomic
 
     notebooks = _notebooks(paths)
     if gradescope_path and len(notebooks) > 1:
@@ -193,12 +193,12 @@ def batch(folder: Path, assignment: str | None, root: Path, roster: Path | None,
 
     Every student folder, and with --roster everyone on the roster, gets a row: graded, unreadable or missing.
     """
-    from autograder.assignments import available
-    from autograder.batch import Shard, default_jobs, grade_class
-    from autograder.classlist import class_rows
+    from autograder.grading.assignments import available
+    from autograder.grading.batch import Shard, default_jobs, grade_class
+    from autograder.course.classlist import class_rows
     from autograder.errors import UsageError
     from autograder.reports.terminal import Terminal
-    from autograder.roster import read_roster
+    from autograder.course.roster import read_roster
 
     paths = _report_paths(options)
     try:
@@ -224,7 +224,7 @@ def batch(folder: Path, assignment: str | None, root: Path, roster: Path | None,
 def merge(results: tuple[Path, ...], latest: bool, **options: Any) -> None:
     """Combine the JSON results of several shards (or runs) into one set of reports."""
     from autograder.errors import UsageError
-    from autograder.merging import merge_results
+    from autograder.course.merging import merge_results
     from autograder.reports import read_results_file
 
     paths = _report_paths(options)
@@ -243,7 +243,7 @@ def merge(results: tuple[Path, ...], latest: bool, **options: Any) -> None:
 def export(results: tuple[Path, ...], gradebook: Path) -> None:
     """Write scores from JSON results into an nbgrader gradebook."""
     from autograder.errors import UsageError
-    from autograder.gradebook import export_to_gradebook
+    from autograder.course.gradebook import export_to_gradebook
     from autograder.reports import read_results
     from autograder.reports.terminal import Terminal
 
@@ -264,7 +264,7 @@ def doctor(root: Path) -> None:
     """Show which protections workers get on this machine."""
     from rich.table import Table
 
-    from autograder.doctor import diagnose
+    from autograder.worker.doctor import diagnose
     from autograder.reports.terminal import Terminal, terminal_text
 
     table = Table(title="protections", title_justify="left")
@@ -282,12 +282,12 @@ def doctor(root: Path) -> None:
               show_default=True, help="Folder holding assignments/ (when the notebook is not in its bundle folder).")
 def check(notebook: Path, assignment: str | None, root: Path) -> None:
     """Run the public tests on your notebook, offline, before you submit."""
-    from autograder.launch import start_zygote
+    from autograder.worker.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
-    from autograder.assignments import bundles
+    from autograder.grading.assignments import bundles
     from autograder.errors import NotebookError, UsageError
-    from autograder.grading import assignment_for, grade, unreadable
+    from autograder.grading.grade import assignment_for, grade, unreadable
     from autograder.reports.terminal import Terminal, submission_view
 
     out = Terminal()
@@ -315,9 +315,9 @@ def check(notebook: Path, assignment: str | None, root: Path) -> None:
               help="Where to write the bundle (default: ROOT/assignments).")
 def release(names: tuple[str, ...], root: Path, out: Path | None) -> None:
     """Build the student bundle (stub, public tests, reference values) of each assignment, or of NAMES."""
-    from autograder.assignments import available, find_assignment
+    from autograder.grading.assignments import available, find_assignment
     from autograder.errors import UsageError
-    from autograder.release import release_assignment
+    from autograder.course.release import release_assignment
     from autograder.reports.terminal import Terminal
 
     chosen = names or available(root, ("reference",))
@@ -348,10 +348,10 @@ def audit(assignment: str, root: Path, only: str | None, list_only: bool, json_p
 
     Exit codes: 0 every mutant is killed or declared equivalent; 1 some survived; 2 usage error.
     """
-    from autograder.assignments import find_assignment
-    from autograder.audit.equivalents import read_equivalents, stale_declarations
-    from autograder.audit.mutants import mutants_of, select
-    from autograder.audit.report import audit_dict, audit_markdown, audit_view, listing
+    from autograder.grading.assignments import find_assignment
+    from autograder.course.audit.equivalents import read_equivalents, stale_declarations
+    from autograder.course.audit.mutants import mutants_of, select
+    from autograder.course.audit.report import audit_dict, audit_markdown, audit_view, listing
     from autograder.errors import UsageError
     from autograder.reports.terminal import Terminal
 
@@ -367,11 +367,11 @@ def audit(assignment: str, root: Path, only: str | None, list_only: bool, json_p
         for line in listing(chosen, declared):
             out.line(line)
         return
-    from autograder.launch import start_zygote
+    from autograder.worker.launch import start_zygote
 
     start_zygote()  # it warms up while this process imports pytest and torch
-    from autograder.audit.run import run_audit
-    from autograder.results import write_json_atomic, write_text_atomic
+    from autograder.course.audit.run import run_audit
+    from autograder.grading.results import write_json_atomic, write_text_atomic
 
     stale = stale_declarations(declared, {m.id for m in found})
     with Terminal(stderr=True).progress(f"grading {len(chosen)} mutants of {target.name}", len(chosen),

@@ -88,11 +88,13 @@ def _is_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: f
 
 def matching_mistake(actual: torch.Tensor, mistakes: Mapping[str, torch.Tensor], rtol: float = 1e-7,
                      atol: float = 1e-7) -> str | None:
-    """The name of the known wrong variant `actual` equals (NaN matching NaN), if any."""
-    for mistake, wrong in mistakes.items():
-        if _is_close(actual, wrong.to(actual.dtype), rtol, atol, equal_nan=True):
-            return mistake
-    return None
+    """The known wrong variants `actual` equals (NaN matching NaN), if any: all of them, when this input
+    cannot tell them apart, so feedback never picks one cause the evidence does not single out."""
+    matches = [mistake for mistake, wrong in mistakes.items()
+               if _is_close(actual, wrong.to(actual.dtype), rtol, atol, equal_nan=True)]
+    if len(matches) > 1:
+        return "one of these, which this input cannot tell apart: " + "; or ".join(matches)
+    return matches[0] if matches else None
 
 
 def _diagnose(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
@@ -102,9 +104,11 @@ def _diagnose(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: f
     if named:
         return named
     if expected.abs().max() > atol and _is_close(actual, -expected, rtol, atol):
-        return "the sign is flipped (a gradient with the wrong sign points uphill)"
+        return "the sign is flipped"
     if expected.dim() == 2 and expected.shape[0] != expected.shape[1] and _is_close(actual, expected.T, rtol, atol):
         return "the result is transposed"
+    if int((expected.abs() > atol).sum()) < 2:
+        return None  # any two scalars differ by a constant factor: that says nothing
     scale = (actual * expected).sum() / (expected * expected).sum().clamp_min(1e-30)
     if (expected.abs().max() > atol and abs(float(scale) - 1) > 1e-3 and float(scale) != 0
             and _is_close(actual, scale * expected, rtol, atol)):
@@ -147,10 +151,18 @@ def _mismatch_message(got: torch.Tensor, expected: torch.Tensor, name: str, rtol
     details = (f"{n_bad} of {got.numel()} values differ from the expected result. "
                f"First mismatch at index {list(first)}: expected {expected[first].item():.6g}, "
                f"got {got[first].item():.6g}; largest absolute error {diff.max().item():.3g}")
-    if torch.isnan(got).any() and not torch.isnan(expected).any():
-        details += "; your result contains NaN"
+    details += _non_finite(got, expected)
     mistake = _diagnose(got, expected, rtol, atol, mistakes) if got.is_floating_point() else None
     return f"{name}: likely mistake: {mistake}. {details}" if mistake else f"{name}: {details}"
+
+
+def _non_finite(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """What a student must hear about NaN or infinite values the expected result does not have."""
+    if not got.is_floating_point():
+        return ""
+    said = [f"; your result contains {what}" for what, test in (("NaN", torch.isnan), ("infinite values", torch.isinf))
+            if test(got).any() and not test(expected).any()]
+    return "".join(said)
 
 
 def assert_rel_error(actual: Any, expected: torch.Tensor, name: str, *, max_error: float = 1e-7,
@@ -162,7 +174,7 @@ def assert_rel_error(actual: Any, expected: torch.Tensor, name: str, *, max_erro
     err = rel_error(got, expected)
     if err <= max_error:
         return
-    details = f"relative error {err:.3g} is above the {max_error:g} allowed"
+    details = f"relative error {err:.3g} is above the {max_error:g} allowed" + _non_finite(got, expected)
     mistake = _diagnose(got.double(), expected.double(), max_error, 1e-10, mistakes or {})
     raise CheckFailed(f"{name}: likely mistake: {mistake}. {details}" if mistake else f"{name}: {details}")
 

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import torch
 
-from autograder.wire import Handle
+from autograder.worker.wire import Handle, arrays
 
 
 class Channel(Protocol):
@@ -76,3 +76,41 @@ def vjp(fn: RemoteObject, *args: Any, grad_output: torch.Tensor | None = None, w
             or not isinstance(reply["input_grads"], list) or not isinstance(reply["param_grads"], dict):
         raise TypeError("malformed answer from the worker to a backward request")
     return VJP(reply["output"], reply["input_grads"], reply["param_grads"])
+
+
+@dataclass(frozen=True)
+class Observed:
+    output: Any
+    changed: list[str]     # the tensor or array arguments the call wrote to, e.g. "argument 1", "argument lr"
+    tracks_grad: list[str]  # the returned tensors that still track gradients, e.g. "the result", "the result[1]"
+    recorded_graph: bool   # autograd saved tensors for a backward pass while the call ran
+
+
+def _argument(path: tuple) -> str:
+    where, key, *rest = path
+    name = f"argument {key + 1}" if where == 0 else f"argument {key}"
+    return name + "".join(f"[{part!r}]" for part in rest)
+
+
+def observe(fn: RemoteObject, *args: Any, **kwargs: Any) -> Observed:
+    """Call `fn` in the worker and learn what a contract can say about the call beyond its result: which
+    tensor arguments it changed in place ("do not modify the inputs"), whether what it returns still
+    tracks gradients, and whether it built a graph for backpropagation at all ("without gradients").
+
+    The worker reports places, not names: the grader names them from what it sent and what came back,
+    so the report can only be about the call's own values.
+    """
+    sent = [path for path, _ in arrays((args, kwargs))]
+    reply = _channel_of(fn).request({"op": "observe", "target": fn._handle, "args": list(args), "kwargs": kwargs})
+    if not isinstance(reply, dict) or reply.keys() != {"output", "changed", "tracks_grad", "recorded_graph"} \
+            or type(reply["recorded_graph"]) is not bool:
+        raise TypeError("malformed answer from the worker to an observed call")
+    returned = [path for path, _ in arrays(reply["output"])]
+    for key, bound in (("changed", len(sent)), ("tracks_grad", len(returned))):
+        places = reply[key]
+        if not isinstance(places, list) or not all(type(i) is int and 0 <= i < bound for i in places) \
+                or len(set(places)) != len(places):
+            raise TypeError("malformed answer from the worker to an observed call")
+    return Observed(reply["output"], [_argument(sent[i]) for i in reply["changed"]],
+                    ["the result" + "".join(f"[{part!r}]" for part in returned[i]) for i in reply["tracks_grad"]],
+                    reply["recorded_graph"])

@@ -24,16 +24,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the JSON report here")
     args = parser.parse_args()
 
-    from autograder.launch import start_zygote
+    from autograder.worker.launch import start_zygote
 
     start_zygote()
-    from autograder.assignments import find_assignment
-    from autograder.audit.equivalents import read_equivalents, stale_declarations
-    from autograder.audit.mutants import mutants_of
-    from autograder.audit.report import audit_dict, audit_markdown
-    from autograder.audit.run import run_audit
-    from autograder.batch import default_jobs
-    from autograder.results import write_json_atomic, write_text_atomic
+    from autograder.grading.assignments import find_assignment
+    from autograder.course.audit.equivalents import read_equivalents, stale_declarations
+    from autograder.course.audit.mutants import mutants_of
+    from autograder.course.audit.report import audit_dict, audit_markdown
+    from autograder.course.audit.run import run_audit
+    from autograder.grading.batch import default_jobs
+    from autograder.grading.results import write_json_atomic, write_text_atomic
 
     print(f"load average {os.getloadavg()[0]:.2f}, {default_jobs()} cores")
     started = time.monotonic()

@@ -374,7 +374,7 @@ class Warm:
 
 def warm_pool(name: str, runs: int, profile: bool) -> Warm:
     """Many gradings in this one process, as a grading process of `grade batch` does them."""
-    from autograder.grading import grade_notebook
+    from autograder.grading.grade import grade_notebook
 
     stub = ROOT / "assignments" / name / f"{name}.ipynb"
     solved = ROOT / "reference" / name / f"{name}.ipynb"
@@ -439,13 +439,13 @@ def fresh_workers(enabled: bool) -> Iterator[None]:
 def worker_memory(notebook: Path) -> dict[str, dict[str, float]]:
     """The zygote alone and beside a forked worker (and the sandbox's reaper between them, if any), and a
     fresh worker; workers are read after running the notebook's program and a few training steps."""
-    from autograder.client import Budget, Limits, WorkerClient
-    from autograder.notebook import Cell, code_cells, read_notebook
+    from autograder.worker.client import Budget, Limits, WorkerClient
+    from autograder.grading.notebook import Cell, code_cells, read_notebook
 
     nb = read_notebook(notebook)
     cells = code_cells(nb, nb) + [Cell("exercise", EXERCISE)]
     me = psutil.Process()
-    zygote = next(p for p in me.children() if "autograder.zygote" in " ".join(p.cmdline()))
+    zygote = next(p for p in me.children() if "autograder.worker.zygote" in " ".join(p.cmdline()))
     memory = {"grading process (this one)": memory_of(me.pid), "zygote, alone": memory_of(zygote.pid)}
     for label, fresh in (("forked worker", False), ("fresh worker", True)):
         with fresh_workers(fresh):

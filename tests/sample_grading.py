@@ -4,8 +4,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from autograder.grading import grade_notebook
-from autograder.results import SubmissionResult
+from autograder.grading.grade import grade_notebook
+from autograder.grading.results import SubmissionResult
 
 ROOT = Path(__file__).resolve().parents[1]
 

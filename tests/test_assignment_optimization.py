@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading import grade_notebook
-from autograder.results import SubmissionResult
+from autograder.grading.grade import grade_notebook
+from autograder.grading.results import SubmissionResult
 from conftest import ROOT, notebook_variant, strip_solution_markers
 from sample_grading import (assert_loses_exactly, assert_reference_scores_full_marks, assert_stub_is_not_implemented,
                             graded, sample_names)

@@ -15,8 +15,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autograder import checks
-from autograder.audit.mutants import Mutant, cell_mutants, mutants_of
-from autograder.notebook import read_notebook
+from autograder.course.audit.mutants import Mutant, cell_mutants, mutants_of
+from autograder.grading.notebook import read_notebook
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ def test_the_weak_tests_mutants_survive_and_fail_the_audit(audited):
     assert list(outcomes) == IDS
     assert {i for i, m in outcomes.items() if m["outcome"] == "survived"} == SURVIVORS
     assert data["summary"] | {"duration": 0} == {
-        "mutants": 9, "killed": 7, "named": 3, "survived": 2, "equivalent": 0, "timed_out": 0, "crashed": 0,
+        "mutants": 9, "killed": 7, "named": 4, "survived": 2, "equivalent": 0, "timed_out": 0, "crashed": 0,
         "stale": 0, "score": 77.8, "duration": 0}
     arithmetic = outcomes["add:3:arithmetic:1"]
     assert (arithmetic["cell"], arithmetic["line"], arithmetic["operator"]) == ("add", 3, "arithmetic")
@@ -107,11 +107,12 @@ def test_the_weak_tests_mutants_survive_and_fail_the_audit(audited):
 def test_killed_mutants_name_the_tests_and_whether_the_mistake_is_named(audited):
     _, data, _ = audited
     outcomes = {m["id"]: m for m in data["mutants"]}
-    raises = outcomes["mean:4:dim:1"]  # x.sum(dim=1) of a 1-d tensor raises in the worker
+    raises = outcomes["mean:4:dim:1"]  # x.sum(dim=1) of a 1-d tensor raises in the worker, on the mutated line
     assert (raises["outcome"], raises["killed_by"], raises["named"], raises["score"]) == ("killed", ["test_mean"],
-                                                                                         False, 50)
+                                                                                         True, 50)
+    assert not outcomes["mean:4:delete:1"]["named"]      # NameError for `total`, raised on the next line
     assert outcomes["mean:5:unary-minus:1"]["named"]     # checks: "the sign is flipped"
-    assert outcomes["mean:5:arithmetic:1"]["named"]      # checks: "off by a constant factor of 9"
+    assert not outcomes["mean:5:arithmetic:1"]["named"]  # 27 for 3: any two scalars differ by some factor
     assert not outcomes["mean:5:return-none:1"]["named"]  # "expected a torch.Tensor, got a NoneType"
     assert outcomes["add:3:return-none:1"]["named"]      # the test's own message
 
@@ -120,8 +121,8 @@ def test_markdown_report_shows_the_survivors_diffs(audited):
     _, _, markdown = audited
     assert markdown.startswith("# Mutation audit: tiny\n")
     assert "## Survivors (2)" in markdown and "```diff\n- return a + b\n+ return a - b\n```" in markdown
-    assert "## Killed, but no message names the mistake (4)" in markdown
-    assert "| mean:4:dim:1 | dim 0 → 1 |" in markdown
+    assert "## Killed, but no message names the mistake (3)" in markdown
+    assert "| mean:4:delete:1 | delete the statement |" in markdown and "| mean:4:dim:1 |" not in markdown
 
 
 def test_declared_equivalents_pass_the_audit_and_stale_ones_are_reported(tiny_root, tmp_path):
@@ -213,7 +214,7 @@ EVERY_OPERATOR = """def step(model, optimizer, X, y, self):
 
 
 def test_every_operator_makes_its_mutant():
-    from autograder.audit.operators import OPERATORS
+    from autograder.course.audit.operators import OPERATORS
 
     mutants = cell_mutants(0, "step", EVERY_OPERATOR)
     _check_mutants(EVERY_OPERATOR, mutants)

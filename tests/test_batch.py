@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder.batch import Shard
-from autograder.classlist import find_submissions
+from autograder.grading.batch import Shard
+from autograder.course.classlist import find_submissions
 from autograder.errors import UsageError
 from cli import main
 

@@ -16,17 +16,19 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from autograder import bounds, wire
+from autograder import bounds
+
+from autograder.worker import wire
 from autograder.errors import NotebookError
-from autograder.notebook import neutralise_magics, read_notebook
+from autograder.grading.notebook import neutralise_magics, read_notebook
 from autograder.reports import (
     feedback_html, feedback_markdown, github_annotations, gradebook_csv, gradescope_result, junit_xml,
     markdown_summary, result_from_dict,
 )
 from autograder.reports.terminal import Terminal, submission_view, summary_view
 from autograder.reports.text import html_text, markdown_text, spelled
-from autograder.results import SubmissionResult
-from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
+from autograder.grading.results import SubmissionResult
+from autograder.grading.results import TestResult as Outcome   # a class named Test* would be collected by pytest
 from conftest import framed, json_value
 
 # C0 but tab and new line, DEL, C1, bidirectional controls, line separators, surrogates, U+FFFE/U+FFFF

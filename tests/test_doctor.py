@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from autograder.cgroups import available
-from autograder.doctor import diagnose
+from autograder.worker.cgroups import available
+from autograder.worker.doctor import diagnose
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

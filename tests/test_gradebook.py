@@ -11,9 +11,9 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.errors import GraderError, UsageError
-from autograder.gradebook import export_to_gradebook
-from autograder.results import SubmissionResult
-from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
+from autograder.course.gradebook import export_to_gradebook
+from autograder.grading.results import SubmissionResult
+from autograder.grading.results import TestResult as Outcome   # a class named Test* would be collected by pytest
 
 NO_ALEMBIC_PATH = os.pathsep.join(["/usr/bin", "/bin"])
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.assignments import available
+from autograder.grading.assignments import available
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = available(ROOT, ("reference",))

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from autograder.errors import NotebookError
-from autograder.notebook import build_program, check_assignment, code_cells, neutralise_magics, read_notebook
+from autograder.grading.notebook import build_program, check_assignment, code_cells, neutralise_magics, read_notebook
 from conftest import notebook_variant
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from autograder.assignments import available
-from autograder.bundle import VALUES_FILE, public_tests_source, read_values
+from autograder.grading.assignments import available
+from autograder.course.bundle import VALUES_FILE, public_tests_source, read_values
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from autograder.reports import write_classroom, write_csv, write_gradescope, write_junit
-from autograder.results import SubmissionResult, results_document, write_json_atomic, write_text_atomic
-from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
+from autograder.grading.results import SubmissionResult, results_document, write_json_atomic, write_text_atomic
+from autograder.grading.results import TestResult as Outcome   # a class named Test* would be collected by pytest
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

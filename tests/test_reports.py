@@ -15,8 +15,8 @@ from autograder.reports import (
     gradescope_result, markdown_summary, read_results, result_from_dict, student_of, write_classroom, write_csv,
     write_gradescope, write_junit,
 )
-from autograder.results import SubmissionResult, write_json_atomic, write_text_atomic
-from autograder.results import TestResult as Outcome   # a class named Test* would be collected by pytest
+from autograder.grading.results import SubmissionResult, write_json_atomic, write_text_atomic
+from autograder.grading.results import TestResult as Outcome   # a class named Test* would be collected by pytest
 
 HOSTILE = "::error::owned\nsecond line | pipe <script>alert(1)</script> 100%"
 SECRET = "SECRET-MESSAGE expected 42"

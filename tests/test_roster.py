@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder.classlist import class_rows
+from autograder.course.classlist import class_rows
 from autograder.errors import UsageError
-from autograder.roster import read_roster
+from autograder.course.roster import read_roster
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import lockdown, sandbox
+from autograder.worker import lockdown, sandbox
 from test_worker import needs_namespaces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +192,7 @@ def test_the_filter_refuses_what_could_undo_the_sandbox_and_lets_workers_compute
     forks and subprocesses (clone without namespace flags, clone3 falling back to it) still work."""
     probe = textwrap.dedent("""
         import ctypes, json, os, subprocess, sys, threading
-        from autograder import lockdown
+        from autograder.worker import lockdown
         libc = ctypes.CDLL(None, use_errno=True)
         def errno(result):
             return 0 if result == 0 else ctypes.get_errno()

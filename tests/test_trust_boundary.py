@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder.grading import grade_notebook
+from autograder.grading.grade import grade_notebook
 from conftest import notebook_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_exiting_after_a_correct_solution_keeps_only_what_was_earned(tmp_path):
 
 def test_pytest_plugins_installed_in_the_environment_are_not_loaded_when_grading():
     """An installed plugin could change how a test is reported; grading loads only its own."""
-    probe = ("import sys; from pathlib import Path; from autograder.grading import grade_notebook\n"
+    probe = ("import sys; from pathlib import Path; from autograder.grading.grade import grade_notebook\n"
              f"result = grade_notebook(Path({str(STUB)!r}), 'mlp', Path({str(ROOT)!r}))\n"
              "print(len(result.tests), sorted(m for m in sys.modules if m.endswith('pytest_plugin')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -1,7 +1,7 @@
 """Naming what was left unassigned, from exceptions raised for real by code in a worker."""
 import pytest
 
-from autograder.client import Budget, Limits, WorkerClient
+from autograder.worker.client import Budget, Limits, WorkerClient
 from autograder.errors import StudentCodeError
 from autograder.unassigned import unassigned_mistake
 

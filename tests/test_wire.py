@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import wire
+from autograder.worker import wire
 
 
 def roundtrip(value, to_handle=None, from_handle=lambda h: ("handle", h.id, h.type)):

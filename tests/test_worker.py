@@ -6,12 +6,12 @@ import time
 import pytest
 import torch
 
-from autograder.cgroups import available
-from autograder.client import Budget, Limits, WorkerClient
+from autograder.worker.cgroups import available
+from autograder.worker.client import Budget, Limits, WorkerClient
 from autograder.errors import StudentCodeError, WorkerDied, WorkerTimeout
-from autograder.notebook import Cell
+from autograder.grading.notebook import Cell
 from autograder.remote import vjp
-from autograder.session import SubmissionSession
+from autograder.grading.session import SubmissionSession
 
 FAST = Limits(cell_seconds=3, request_seconds=5, output_bytes=200)
 
@@ -260,7 +260,7 @@ def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(
     import subprocess
     import sys
 
-    from autograder import launch
+    from autograder.worker import launch
 
     path = launch.shared_zygote()   # this process's own fork server, as `grade batch` starts it
     assert path is not None
@@ -284,7 +284,7 @@ def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(
     assert not os.path.exists(f"/proc/{worker.pid}"), "a departed connection's worker was left running"
     probe = ("from autograder import launch\n"
              f"launch.use_zygote({path!r})\n"
-             "from autograder.client import Budget, Limits, WorkerClient\n"
+             "from autograder.worker.client import Budget, Limits, WorkerClient\n"
              "client = WorkerClient(Limits(), Budget(60))\n"
              "client.run_cell('probe', 'import os; sandbox = os.environ.get(\"GRADE_SANDBOX\")')\n"
              "print(launch._zygote.path == " + repr(path) + ", client.namespace().sandbox)\n"

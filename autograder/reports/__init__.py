@@ -23,7 +23,7 @@ from autograder.reports.gradescope import gradescope_result, write_gradescope
 from autograder.reports.junit import junit_xml, write_junit
 from autograder.reports.reading import ResultsFile, read_results, read_results_file, result_from_dict
 from autograder.reports.text import incomplete_line, points, spelled, student_of
-from autograder.results import SubmissionResult, results_document, write_json_atomic, write_text_atomic
+from autograder.grading.results import SubmissionResult, results_document, write_json_atomic, write_text_atomic
 
 __all__ = [
     "ReportPaths", "ResultsFile", "append_step_summary", "classroom_result", "feedback_html", "feedback_markdown",

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.reports.text import hidden_line, hidden_tests, visible_tests
-from autograder.results import SubmissionResult, write_json_atomic
+from autograder.grading.results import SubmissionResult, write_json_atomic
 
 _CLASSROOM_STATUS = {"passed": "pass", "failed": "fail", "not_implemented": "fail",
                      "error": "error", "timed_out": "error"}

@@ -6,7 +6,7 @@ import re
 from autograder.reports.text import (
     cell_error_lines, hidden_line, hidden_tests, html_text, markdown_text, points, score_line, spelled, visible_tests,
 )
-from autograder.results import SubmissionResult, TestResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 
 def _fence(text: str) -> str:

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from autograder.identifiers import file_stem, unique_stems
 from autograder.reports.text import student_of
-from autograder.results import SubmissionResult
+from autograder.grading.results import SubmissionResult
 
 
 def _assignment(result: SubmissionResult) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from autograder.reports.text import (
     first_line, html_text, incomplete_line, markdown_text, note, points, spelled, student_of, visible_tests,
 )
-from autograder.results import SubmissionResult
+from autograder.grading.results import SubmissionResult
 
 STEP_SUMMARY_LIMIT = 1024 * 1024          # bytes GitHub accepts in one step's summary
 _FAILING = ("failed", "error", "timed_out")        # what CI annotations report

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from autograder.reports.text import note, points, student_of
-from autograder.results import SubmissionResult, write_text_atomic
+from autograder.grading.results import SubmissionResult, write_text_atomic
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

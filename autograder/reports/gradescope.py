@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.reports.text import cell_error_lines, points
-from autograder.results import SubmissionResult, write_json_atomic
+from autograder.grading.results import SubmissionResult, write_json_atomic
 
 
 def _summary_text(result: SubmissionResult) -> str:
@@ -37,5 +37,5 @@ def gradescope_result(result: SubmissionResult) -> dict[str, Any]:
 
 
 def write_gradescope(result: SubmissionResult, path: Path) -> None:
-    """Write gradescope_result(result) atomically (Gradescope reads /autograder/results/results.json)."""
+    """Write gradescope_result(result) atomically (Gradescope reads /autograder/grading/results/results.json)."""
     write_json_atomic(Path(path), gradescope_result(result))

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from autograder.reports.text import first_line, note, points, spelled, student_of
-from autograder.results import SubmissionResult, TestResult, write_text_atomic
+from autograder.grading.results import SubmissionResult, TestResult, write_text_atomic
 
 _JUNIT_FAILURE = ("failed", "timed_out", "not_implemented")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autograder.results import STATUSES, SUBMISSION_STATUSES, SubmissionResult, TestResult
+from autograder.grading.results import STATUSES, SUBMISSION_STATUSES, SubmissionResult, TestResult
 
 VISIBILITIES = ("visible", "after_published")
 

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autograder.reports.text import first_line, note, omitted_line, points, spelled, student_of
-from autograder.results import SubmissionResult
+from autograder.grading.results import SubmissionResult
 
 FIRST_LINE_CHARS = 400   # of a message, in a table cell
 LOG_WIDTH = 10_000       # columns when the output is not a terminal and COLUMNS does not say: no table is cut

@@ -6,7 +6,7 @@ import html
 import re
 from pathlib import PurePath
 
-from autograder.results import SubmissionResult, TestResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 NBGRADER_STEPS = ("submitted", "autograded", "feedback")
 # Control characters (C0 but tab and new line, DEL, C1: terminal escapes, CSI, OSC, carriage returns),

@@ -34,11 +34,11 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from autograder import cgroups, launch
-from autograder.client import Limits
-from autograder.grading import grade_notebook
+from autograder.worker import cgroups, launch
+from autograder.worker.client import Limits
+from autograder.grading.grade import grade_notebook
 from autograder.identifiers import SAFE_NAME
-from autograder.results import STATUSES, SubmissionResult
+from autograder.grading.results import STATUSES, SubmissionResult
 from processes import processes_named
 from cli import main
 

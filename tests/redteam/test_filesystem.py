@@ -123,7 +123,7 @@ for folder in (os.getcwd(), {beside!r}):
             print("REFUSED", folder, name, exc)
     try:
         with open(os.path.join(folder, "pytest.ini"), "w") as f:
-            f.write("[pytest]\\naddopts = -p conftest -p no:autograder.plugin\\n")
+            f.write("[pytest]\\naddopts = -p conftest -p no:autograder.grading.plugin\\n")
     except OSError as exc:
         print("REFUSED", folder, "pytest.ini", exc)
 '''

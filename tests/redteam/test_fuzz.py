@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from autograder.bounds import MAX_CELLS
-from autograder.results import STATUSES
+from autograder.grading.results import STATUSES
 
 from .conftest import (
     ATTACKED_CELL, FIND_ANSWER_PIPE, PYTHON_INTERNALS, REFERENCE, ROOT, STUB, cell_source, check_reports, framed,

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from autograder.assignments import available, find_assignment, infer_assignment
-from autograder.classlist import find_submissions
+from autograder.grading.assignments import available, find_assignment, infer_assignment
+from autograder.course.classlist import find_submissions
 from autograder.errors import NotebookError, ReportError, UsageError
 from autograder.identifiers import SAFE_NAME, file_stem, inside, is_assignment_name, unique_stems
-from autograder.notebook import SYMLINK, read_submission
+from autograder.grading.notebook import SYMLINK, read_submission
 from autograder.reports.files import feedback_names, gradescope_names
-from autograder.results import SubmissionResult, write_text_atomic
+from autograder.grading.results import SubmissionResult, write_text_atomic
 
 from .conftest import (
     REFERENCE, ROOT, STUB, check_reports, files_under, invoke, loaded_from, no_traceback, report_args, writes_only_to,

@@ -4,14 +4,14 @@ Every patch lives in the worker; the comparisons run in the grader. Each attack 
 solution with a wrong softmax (or to the stub), so the score proves the patches gained nothing and broke
 nothing else.
 """
-from autograder.client import Limits
+from autograder.worker.client import Limits
 
 from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, stub_with
 
 PATCH_EVERYTHING = '''
 import builtins, sys, types, unittest
 import numpy, pytest, torch
-import autograder.checks, autograder.remote, autograder.wire
+import autograder.checks, autograder.remote, autograder.worker.wire
 
 always = lambda *args, **kwargs: True
 nothing = lambda *args, **kwargs: None
@@ -100,5 +100,5 @@ def test_walking_frames_and_gc_finds_nothing_of_the_grader_and_hijacking_the_loo
     kinds = next(line for line in result.output.splitlines() if line.startswith("KINDS"))
     for grader_side in ("plugin.py", "grading.py", "checks.py", "test_mlp.py", "_pytest"):
         assert grader_side not in frames, frames
-    for grader_side in ("autograder.plugin", "autograder.results", "autograder.checks", "_pytest"):
+    for grader_side in ("autograder.grading.plugin", "autograder.grading.results", "autograder.checks", "_pytest"):
         assert grader_side not in kinds, kinds

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from autograder import cgroups, sandbox
+from autograder.worker import cgroups, sandbox
 
 from .conftest import MAX_SCORE, ROOT, grade, reference_with
 from test_worker import needs_namespaces
@@ -89,7 +89,7 @@ def test_a_root_grader_s_worker_runs_as_no_user_of_the_host(tmp_path):
 
 HOLDER = """
 import os, sys, time
-from autograder import cgroups
+from autograder.worker import cgroups
 owner = cgroups.Owner()
 group = owner.group("worker-1", {"pids": 8, "memory": 2**30})
 print(sorted(set(group.folders.values())), flush=True)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from autograder.cgroups import available
-from autograder.client import Limits
+from autograder.worker.cgroups import available
+from autograder.worker.client import Limits
 
 from .conftest import FAST, MAX_SCORE, expect_softmax, grade, reference_with, wait_gone, worker_groups_left
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignments import Assignment
-from autograder.bundle import VALUES_FILE, public_tests_source, write_values
+from autograder.grading.assignments import Assignment
+from autograder.course.bundle import VALUES_FILE, public_tests_source, write_values
 from autograder.errors import UsageError
-from autograder.grading import grade
+from autograder.grading.grade import grade
 
 
 def make_stub(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:

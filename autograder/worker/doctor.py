@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from pathlib import Path
 
-from autograder import launch, sandbox
-from autograder.client import Budget, Limits, WorkerClient
+from autograder.worker import launch, sandbox
+from autograder.worker.client import Budget, Limits, WorkerClient
 
 _PROBE = """
 import os, resource, socket

@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from autograder.notebook import neutralise_magics
+from autograder.grading.notebook import neutralise_magics
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
+from autograder.worker import wire
 from autograder.errors import UsageError
 
 VALUES_FILE = "reference_values.wire"

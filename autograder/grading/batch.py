@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.classlist import Row, on_roster
+from autograder.course.classlist import Row, on_roster
 from autograder.errors import GraderError, UsageError
-from autograder.launch import kill_fresh_workers, shared_zygote, start_zygote, use_zygote
-from autograder.results import SubmissionResult
-from autograder.roster import Student
+from autograder.worker.launch import kill_fresh_workers, shared_zygote, start_zygote, use_zygote
+from autograder.grading.results import SubmissionResult
+from autograder.course.roster import Student
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ def _assignment_hint(path: Path, assignment: str | None, root: Path) -> str | No
     """nbgrader's layout names the assignment by the notebook's folder."""
     if assignment:
         return assignment
-    from autograder.assignments import available
+    from autograder.grading.assignments import available
 
     return path.parent.name if path.parent.name in available(root) else None
 
 
 def grade_one(path: Path, assignment: str | None, root: Path) -> dict:
     """Grade one submission; a submission that cannot be graded at all becomes an unreadable row."""
-    from autograder.grading import grade_notebook, unreadable
+    from autograder.grading.grade import grade_notebook, unreadable
 
     name = _assignment_hint(path, assignment, root)
     try:
@@ -113,7 +113,7 @@ def grade_many(paths: list[Path], assignment: str | None, root: Path, jobs: int,
     """Grade every path, `jobs` at a time, calling `progress` as each finishes: the results by position
     in `paths`, and whether Ctrl-C stopped the run first (then only those finished are there). An
     `assignment` that does not exist is a UsageError before anything is graded."""
-    from autograder.assignments import find_assignment
+    from autograder.grading.assignments import find_assignment
     from autograder.reports import result_from_dict
 
     if assignment:

@@ -14,8 +14,8 @@ from pathlib import Path, PurePath
 
 from autograder.errors import UsageError
 from autograder.reports.text import NBGRADER_STEPS
-from autograder.results import SubmissionResult, now
-from autograder.roster import Student
+from autograder.grading.results import SubmissionResult, now
+from autograder.course.roster import Student
 
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__pycache__", ".git"}
 LISTED_FILES = 5       # of the files found in a folder without a notebook, named in its row

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import wire
+from autograder.worker import wire
 
 _LIMITS = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU, "file_size": resource.RLIMIT_FSIZE}
 
@@ -94,6 +94,8 @@ class Worker:
             return target(*request["args"], **request["kwargs"])
         if op == "vjp":
             return _vjp(target, request["args"], request["kwargs"], request["grad_output"], request["wrt"])
+        if op == "observe":
+            return _observe(target, request["args"], request["kwargs"])
         raise ValueError(f"unknown request {op!r}")
 
     def run_cell(self, label: str, source: str, timeout: float) -> dict | None:
@@ -150,6 +152,35 @@ def _vjp(fn: Any, args: list, kwargs: dict, grad_output: Any, wrt: list[int]) ->
     }
 
 
+def _observe(fn: Any, args: list, kwargs: dict) -> dict:
+    """Call `fn` and report what its contract may ask about the call: which array arguments it changed (by
+    place in `wire.arrays` order), which returned tensors still track gradients, and whether autograd
+    saved anything for a backward pass while it ran."""
+    given = [array for _, array in wire.arrays((args, kwargs))]
+    before = [_contents(array) for array in given]
+    recorded = False
+
+    def pack(saved: torch.Tensor) -> torch.Tensor:
+        nonlocal recorded
+        recorded = True
+        return saved
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved):
+        output = fn(*args, **kwargs)
+    return {"output": output,
+            "changed": [i for i, (array, old) in enumerate(zip(given, before)) if _contents(array) != old],
+            "tracks_grad": [i for i, (_, array) in enumerate(wire.arrays(output))
+                            if isinstance(array, torch.Tensor) and array.requires_grad],
+            "recorded_graph": recorded}
+
+
+def _contents(array: Any) -> tuple:
+    """Shape, type and bytes: equal exactly when nothing was written (NaN compares equal to itself here)."""
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().resolve_conj().resolve_neg().numpy()
+    return array.shape, array.dtype.str, array.tobytes()
+
+
 def _describe(exc: BaseException) -> dict:
     """Type, message and the traceback through the student's cells only."""
     try:
@@ -177,7 +208,3 @@ def main() -> None:
     torch.set_num_threads(1)
     _seed(0)
     Worker(read_fd, write_fd).serve()
-
-
-if __name__ == "__main__":
-    main()

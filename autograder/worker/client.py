@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder import bounds, wire
+from autograder import bounds
+
+from autograder.worker import wire
 from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
-from autograder.launch import launch, scrubbed_env
-from autograder.limits import Limits
+from autograder.worker.launch import launch, scrubbed_env
+from autograder.worker.limits import Limits
 from autograder.remote import RemoteObject
 
 

@@ -2,7 +2,7 @@
 
 Importing torch, and the first optimizer step (which imports torch._dynamo), cost seconds; a forked
 child inherits them for free. The zygote never runs submission code itself and holds nothing of the
-grader's: it is started with `python -I -m autograder.zygote FD`, single-threaded (one torch thread, so
+grader's: it is started with `python -I -m autograder.worker.zygote FD`, single-threaded (one torch thread, so
 no OpenMP pool exists to break in a child), and only answers grading processes over the listening Unix
 socket FD, in a folder only the grader can reach. The first connection is its owner's: when it closes,
 the zygote kills every worker and exits. Others (a batch's pool) share it; each may ask only about the
@@ -27,7 +27,7 @@ import sys
 import torch
 import torch._dynamo  # noqa: F401  (what the first optimizer step imports: seconds, paid once here)
 
-from autograder import cgroups, sandbox, worker
+from autograder.worker import cgroups, sandbox, serve as worker
 
 MAX_MESSAGE = 64 * 1024
 _PROTECTION = {"pids": "tasks", "memory": "memory"}  # what a joined cgroup controller gives, by name

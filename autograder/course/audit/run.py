@@ -3,20 +3,21 @@
 from its result alone."""
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import Assignment
-from autograder.audit.mutants import Mutant, write_mutants
-from autograder.batch import default_jobs, grade_many
+from autograder.grading.assignments import Assignment
+from autograder.course.audit.mutants import Mutant, write_mutants
+from autograder.grading.batch import default_jobs, grade_many
 from autograder.checks import names_a_mistake
 from autograder.errors import UsageError
-from autograder.plugin import CRASHED
+from autograder.grading.plugin import CRASHED
 from autograder.reports.text import first_line, points
-from autograder.results import SubmissionResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 OUTCOMES = ("survived", "killed", "timed_out", "crashed")
 
@@ -28,7 +29,7 @@ class MutantResult:
     score: float
     max_score: float
     killed_by: tuple[str, ...]    # the tests that lost points
-    named: bool                   # a failed test's message names the mistake (checks.names_a_mistake)
+    named: bool                   # a message names the mistake (see `names_the_mutant`)
     duration: float
     equivalent: str | None = None  # the author's reason, when declared equivalent
 
@@ -68,6 +69,27 @@ class Audit:
         return 100.0 * len(self.killed) / len(self.counted) if self.counted else 100.0
 
 
+# A frame of the traceback the worker sends back, through the student's cells only: `File "<cell 7>", line 4`.
+_STUDENT_FRAME = re.compile(r'^  File "<(cell \d+)>", line (\d+)', re.MULTILINE)
+
+
+def raised_at(message: str) -> tuple[str, int] | None:
+    """The cell label and line of the deepest frame in the student's cells of an error's traceback."""
+    frames = _STUDENT_FRAME.findall(message)
+    return (frames[-1][0], int(frames[-1][1])) if frames else None
+
+
+def names_the_mutant(test: TestResult, mutant: Mutant) -> bool:
+    """Whether a lost test's feedback names the mistake: a failure whose message holds a diagnosis
+    (`checks.names_a_mistake`), or an error raised by the mutated line itself, whose traceback shows the
+    student that line."""
+    if test.status == "failed":
+        return names_a_mistake(test.message)
+    if test.status == "error" and not test.message.startswith(CRASHED):
+        return raised_at(test.message) in {(f"cell {mutant.index + 1}", line) for line in mutant.lines}
+    return False
+
+
 def judge(mutant: Mutant, result: SubmissionResult, equivalent: str | None = None) -> MutantResult:
     """A mutant's outcome: survived at full marks, else killed, timed out or crashed, and whether a
     failed test named the mistake. Only a plain `killed` can be named."""
@@ -80,7 +102,7 @@ def judge(mutant: Mutant, result: SubmissionResult, equivalent: str | None = Non
         outcome = "crashed"
     else:
         outcome = "killed"
-    named = outcome == "killed" and any(t.status == "failed" and names_a_mistake(t.message) for t in lost)
+    named = outcome == "killed" and any(names_the_mutant(t, mutant) for t in lost)
     return MutantResult(mutant, outcome, result.score, result.max_score, tuple(t.name for t in lost), named,
                         result.duration, equivalent)
 

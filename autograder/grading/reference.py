@@ -4,7 +4,7 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-from autograder.notebook import is_demo, neutralise_magics, read_notebook
+from autograder.grading.notebook import is_demo, neutralise_magics, read_notebook
 
 _cache: dict[tuple[Path, float], types.ModuleType] = {}
 

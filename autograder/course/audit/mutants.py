@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.audit.cells import CellSource
-from autograder.audit.operators import OPERATORS
+from autograder.course.audit.cells import CellSource
+from autograder.course.audit.operators import OPERATORS
 from autograder.errors import UsageError
 from autograder.identifiers import shown
-from autograder.notebook import neutralise_magics, read_notebook
+from autograder.grading.notebook import neutralise_magics, read_notebook
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Mutant:
     mutated: str        # those lines in the mutant
     index: int          # the cell's position in the notebook
     source: str         # the whole mutated cell
+
+    @property
+    def lines(self) -> range:
+        """The lines of the mutated cell that hold the change."""
+        return range(self.line, self.line + max(1, self.mutated.count("\n") + 1))
 
 
 def _compiles(text: str) -> bool:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.limits import Limits
+from autograder.worker.limits import Limits
 
 
 _PASSED_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -102,7 +102,7 @@ class ZygoteUnavailable(Exception):
 
 
 class _Zygote:
-    """A connection to a fork server (see autograder/zygote.py). The process that starts one owns it:
+    """A connection to a fork server (see autograder/worker/zygote.py). The process that starts one owns it:
     the server ends when its owner's connection closes. Other grading processes (a batch's pool) may
     connect to the same server by its socket's path and share it. It is started without waiting for
     it, so that it warms up while the grading process does its own imports."""
@@ -116,7 +116,7 @@ class _Zygote:
             listening.bind(path)
             listening.listen(64)
             self._popen = subprocess.Popen(
-                [sys.executable, "-I", "-m", "autograder.zygote", str(listening.fileno())],
+                [sys.executable, "-I", "-m", "autograder.worker.zygote", str(listening.fileno())],
                 pass_fds=[listening.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, cwd=self._home.name, env=scrubbed_env(self._home.name),
                 start_new_session=True)

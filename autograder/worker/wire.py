@@ -13,7 +13,7 @@ import os
 import select
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,19 @@ class Handle:
         self.id, self.type = id, type
 
 
+def _is_plain_dict(value: Any) -> bool:
+    return isinstance(value, dict) and all(type(k) is str for k in value)
+
+
+def _is_plain_tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.dtype in _TORCH_NAMES and value.layout == torch.strided \
+        and value.device.type == "cpu"
+
+
+def _is_plain_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.name in _DTYPES
+
+
 def encode(value: Any, buffers: list[bytes], to_handle: Callable[[Any], Handle] | None = None) -> Any:
     """The JSON tree for `value`, appending raw tensor bytes to `buffers`.
 
@@ -68,15 +81,14 @@ def encode(value: Any, buffers: list[bytes], to_handle: Callable[[Any], Handle] 
         return [encode(v, buffers, to_handle) for v in value]
     if kind is tuple:
         return {"$": "tuple", "items": [encode(v, buffers, to_handle) for v in value]}
-    if isinstance(value, dict) and all(type(k) is str for k in value):
+    if _is_plain_dict(value):
         return {"$": "dict", "items": [[k, encode(v, buffers, to_handle)] for k, v in value.items()]}
-    if isinstance(value, torch.Tensor) and _TORCH_NAMES.get(value.dtype) and value.layout == torch.strided \
-            and value.device.type == "cpu":
+    if _is_plain_tensor(value):
         plain = value.detach().contiguous()
         buffers.append(plain.numpy().tobytes())
         return {"$": "tensor", "dtype": _TORCH_NAMES[value.dtype], "shape": list(plain.shape),
                 "buffer": len(buffers) - 1}
-    if isinstance(value, np.ndarray) and value.dtype.name in _DTYPES:
+    if _is_plain_array(value):
         plain = np.ascontiguousarray(value)
         buffers.append(plain.tobytes())
         return {"$": "ndarray", "dtype": value.dtype.name, "shape": list(plain.shape),
@@ -87,6 +99,19 @@ def encode(value: Any, buffers: list[bytes], to_handle: Callable[[Any], Handle] 
         raise WireError(f"cannot send a value of type {kind.__name__}")
     handle = to_handle(value)
     return {"$": "handle", "id": handle.id, "type": handle.type}
+
+
+def arrays(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """The tensors and numpy arrays that cross by value inside the containers that do, with their paths, in
+    the order `encode` sends them: the grader and the worker name an array by its place in this order."""
+    if _is_plain_tensor(value) or _is_plain_array(value):
+        yield path, value
+    elif type(value) in (list, tuple):
+        for index, item in enumerate(value):
+            yield from arrays(item, (*path, index))
+    elif _is_plain_dict(value):
+        for key, item in value.items():
+            yield from arrays(item, (*path, key))
 
 
 class _Decoder:

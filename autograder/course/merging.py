@@ -15,7 +15,7 @@ from autograder.errors import UsageError
 from autograder.identifiers import shown
 from autograder.reports import ResultsFile, student_of
 from autograder.reports.reading import graded_at
-from autograder.results import SubmissionResult
+from autograder.grading.results import SubmissionResult
 
 Key = tuple[str, str | None]   # (student, assignment); None: every assignment (a missing row that names none)
 

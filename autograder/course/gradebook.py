@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from autograder.errors import UsageError
 from autograder.reports import student_of
-from autograder.results import SubmissionResult, TestResult
+from autograder.grading.results import SubmissionResult, TestResult
 
 GRADEBOOK_TABLES = {"alembic_version", "assignment", "student", "submitted_assignment", "grade"}
 

@@ -2,7 +2,7 @@
 
 Scores come only from what this plugin records for each test, never from pytest's exit code: a test
 that errors, is skipped or never reports scores 0. `grade` registers a `GradingPlugin` instance
-itself; `pytest -p autograder.plugin --submission NB tests.py` does the same from the command line.
+itself; `pytest -p autograder.grading.plugin --submission NB tests.py` does the same from the command line.
 """
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from autograder.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
+from autograder.course.bundle import VALUES_FILE, RecordedReference, RecordingReference, read_values
 from autograder.checks import CheckFailed
-from autograder.client import Limits
+from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, StudentCodeError, WorkerDied, WorkerTimeout
-from autograder.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
-from autograder.reference import load_reference
-from autograder.results import TestResult
-from autograder.session import SubmissionSession
+from autograder.grading.notebook import assignment_of, check_assignment, code_cells, read_notebook, read_submission
+from autograder.grading.reference import load_reference
+from autograder.grading.results import TestResult
+from autograder.grading.session import SubmissionSession
 
 MARKERS = (
     "points(n): the points a test is worth (required on every graded test)",

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.bounds import cell_error
-from autograder.client import Budget, Limits, WorkerClient
+from autograder.worker.client import Budget, Limits, WorkerClient
 from autograder.errors import GraderError, WorkerDied, WorkerError
-from autograder.notebook import Cell
+from autograder.grading.notebook import Cell
 from autograder.remote import RemoteObject, manual_seed
 
 

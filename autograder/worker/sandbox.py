@@ -31,7 +31,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from autograder import lockdown
+from autograder.worker import lockdown
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x02000000, 0x04000000, 0x08000000

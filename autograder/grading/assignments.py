@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autograder.errors import NotebookError, UsageError
 from autograder.identifiers import is_assignment_name, known_assignment, shown
-from autograder.notebook import Notebook, assignment_of
+from autograder.grading.notebook import Notebook, assignment_of
 
 SOURCES = ("reference", "assignments")  # instructors grade against reference/, students check against the bundle
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from autograder.audit.cells import CellSource
+from autograder.course.audit.cells import CellSource
 
 
 class Change(NamedTuple):

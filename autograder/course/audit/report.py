@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from autograder.audit.mutants import Mutant
+from autograder.course.audit.mutants import Mutant
 from autograder.reports.terminal import terminal_text
 from autograder.reports.text import markdown_text, points, spelled
 
 if TYPE_CHECKING:  # grading imports torch: `grade audit --list` needs none of it
-    from autograder.audit.run import Audit, MutantResult
+    from autograder.course.audit.run import Audit, MutantResult
 
 _OUTCOME_STYLE = {"survived": "red", "killed": "yellow", "timed_out": "yellow", "crashed": "yellow"}
 

@@ -13,12 +13,12 @@ import pytest
 # server starts, rather than in the middle of a test.
 import torch._dynamo  # noqa: F401
 
-from autograder.assignments import Assignment, assignments, choose, infer_assignment
-from autograder.client import Limits
+from autograder.grading.assignments import Assignment, assignments, choose, infer_assignment
+from autograder.worker.client import Limits
 from autograder.errors import GraderError, NotebookError, UsageError
-from autograder.notebook import read_submission
-from autograder.plugin import GradingPlugin
-from autograder.results import SubmissionResult, now
+from autograder.grading.notebook import read_submission
+from autograder.grading.plugin import GradingPlugin
+from autograder.grading.results import SubmissionResult, now
 
 _PYTEST_FAILED = {
     pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
@@ -70,8 +70,8 @@ def grade(path: Path, assignment: Assignment, limits: Limits | None = None, *,
     # garbage collections per session cost more than grading a short submission. No plugins installed
     # in the environment are loaded: they cost start-up time and could change how tests are reported.
     args = [str(tests), "-q", "--tb=no", "--disable-plugin-autoload", "-p", "no:cacheprovider",
-            "-p", "no:unraisableexception",
-            "--rootdir", str(tests.parent), "-c", os.devnull, "--import-mode=importlib", "-p", "autograder.plugin",
+            "-p", "no:unraisableexception", "--rootdir", str(tests.parent), "-c", os.devnull,
+            "--import-mode=importlib", "-p", "autograder.grading.plugin",
             *(["-m", "public"] if public_only else [])]
     started = time.monotonic()
     output = io.StringIO()
