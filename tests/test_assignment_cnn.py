@@ -76,6 +76,7 @@ EXPECTED = {
         name: "does not have the kernel's size" for name in ("test_conv2d_stride_and_padding", "test_conv2d_gradients")
     },
     "mistake_bias_view_with_batch.ipynb": {name: "view it as (1, C_out, 1, 1)" for name in CONV2D_TESTS},
+    "mistake_bias_added_without_view.ipynb": {name: "the bias (5,) is added as it is" for name in CONV2D_TESTS},
     "mistake_epoch_total_misspelt.ipynb": {
         name: "`total_loss` is read in train before any value is assigned to it" for name in (
             "test_train_loss_decreases_and_is_reproducible", "test_train_switches_to_training_mode",

@@ -40,63 +40,62 @@ SWAPPED_PAD = ("F.pad's arguments are swapped: it is F.pad(x, (left, right, top,
                "padding second")
 SWAPPED_CROSS_ENTROPY = ("F.cross_entropy's arguments are swapped: it is F.cross_entropy(scores, labels), the (B, "
                          "n_classes) scores first and the int64 labels second")
-_SIZES_MET = (re.compile(r"einsum\(\): subscript \w has size (\d+) for operand \d+ which does not broadcast with "
-                         r"previously seen size (\d+)"),
-              re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)"))
-
-
-def _window_mistake(message, kernel):
-    """What a size clash between a window and the (kH, kW) kernel says, or None if no kernel size is in it. (A
-    clash of kH with kW is no proof of swapped axes: a window cut short at the edge can be kW high.)"""
-    kH, kW = kernel
-    for pattern in _SIZES_MET:
-        if found := pattern.search(message):
-            sizes = {int(found[1]), int(found[2])}
-            if len(sizes) == 2 and sizes & {kH, kW}:
-                return (f"a window multiplied with the kernel does not have the kernel's size (sizes {found[1]} and "
-                        f"{found[2]} meet along one axis; the kernel is kH x kW = {kH} x {kW}): every window is "
-                        f"x_padded[:, :, top:top + kH, left:left + kW], so check the slice bounds, and that each "
-                        f"window lies inside the padded input")
-    return None
-
-
+_EINSUM = re.compile(r"einsum\(\): subscript \w has size (\d+) for operand \d+ which does not broadcast with "
+                     r"previously seen size (\d+)")
+_BROADCAST = re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
 _VIEW = re.compile(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)")
 
 
-def _bias_view_mistake(message, c_out):
-    """What a view that cannot hold the C_out numbers of the bias says, or None."""
-    found = _VIEW.search(message)
-    if found and int(found[2]) == c_out:
-        return (f"the bias, {c_out} numbers (one per output channel), is viewed as [{found[1]}]: view it as (1, "
-                f"C_out, 1, 1) = (1, {c_out}, 1, 1), so that it broadcasts over the images and the positions")
-    return None
+def _conv2d_mistakes(message, weight, out):
+    """Every known mistake a size error inside conv2d fits, for a kernel of shape `weight` (C_out, C_in, kH, kW)
+    and an output of shape `out` (N, C_out, H_out, W_out); the sizes can leave more than one open (a window cut
+    short at the edge can be as wide as the output)."""
+    c_out, _, kH, kW = weight
+    if (view := _VIEW.search(message)) and int(view[2]) == c_out:
+        return [f"the bias, {c_out} numbers (one per output channel), is viewed as [{view[1]}]: view it as (1, "
+                f"C_out, 1, 1) = (1, {c_out}, 1, 1), so that it broadcasts over the images and the positions"]
+    clash = _EINSUM.search(message) or _BROADCAST.search(message)
+    if clash is None:
+        return []
+    sizes, fits = {int(clash[1]), int(clash[2])}, []
+    if clash.re is _BROADCAST and sizes == {c_out, out[3]}:
+        fits.append(f"the bias ({c_out},) is added as it is, so broadcasting lines it up with the last axis, the "
+                    f"output's width ({out[3]}): view it as (1, C_out, 1, 1) to add one value per output channel")
+    if sizes & {kH, kW}:
+        fits.append(f"a window multiplied with the kernel does not have the kernel's size (sizes {clash[1]} and "
+                    f"{clash[2]} meet along one axis; the kernel is kH x kW = {kH} x {kW}): every window is "
+                    f"x_padded[:, :, top:top + kH, left:left + kW], so check the slice bounds, and that each window "
+                    f"lies inside the padded input")
+    return fits
 
 
-def _named_error(exc, call, weight=None):
+def _named_error(exc, call, conv=None):
     """A failure naming the mistake behind an exception from the student's code, or None if none is known;
-    `weight` is the (C_out, C_in, kH, kW) shape of the kernel when conv2d is being called."""
+    `conv` holds the kernel's and the output's shapes when conv2d is being called."""
     if _FLOAT_ERRORS.search(exc.message):
-        mistake = FLOAT_SIZE
+        mistakes = [FLOAT_SIZE]
     elif "pad(): argument 'input' (position 1) must be Tensor" in exc.message:
-        mistake = SWAPPED_PAD
+        mistakes = [SWAPPED_PAD]
     elif "not implemented for 'Long'" in exc.message or "expected scalar type Long" in exc.message:
-        mistake = SWAPPED_CROSS_ENTROPY
+        mistakes = [SWAPPED_CROSS_ENTROPY]
+    elif unassigned := unassigned_mistake(exc):
+        mistakes = [unassigned]
     else:
-        mistake = unassigned_mistake(exc) or (weight and (_window_mistake(exc.message, weight[2:])
-                                                          or _bias_view_mistake(exc.message, weight[0])))
-    if mistake is None:
+        mistakes = _conv2d_mistakes(exc.message, *conv) if conv else []
+    if not mistakes:
         return None
     detail = f"\n{exc.traceback}" if exc.traceback else ""
-    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {mistake}{detail}")
+    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {'; or '.join(mistakes)}"
+                       f"{detail}")
 
 
 @contextmanager
-def _naming(call, weight=None):
+def _naming(call, conv=None):
     """Turns an exception from the student's code that a known mistake explains into a failure naming it."""
     try:
         yield
     except StudentCodeError as exc:
-        named = _named_error(exc, call, weight)
+        named = _named_error(exc, call, conv)
         if named is None:
             raise
         raise named from None
@@ -170,7 +169,7 @@ def _conv_inputs(seed):
 def _check_conv2d(student, x, w, b, stride, padding):
     name = f"conv2d(x, weight, {'bias' if b is not None else 'None'}, stride={stride}, padding={padding})"
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-    with _naming(name, weight=tuple(w.shape)):
+    with _naming(name, conv=(tuple(w.shape), tuple(expected.shape))):
         got = student.conv2d(x, w, b, stride=stride, padding=padding)
     if got is None:
         raise CheckFailed(f"{name} returned None: is the return statement missing?")
