@@ -8,7 +8,8 @@ torch's own layers assembled to the same architecture), which then computes the 
 the known wrong variants, so that a failure names the mistake; an exception from the student's code that a
 known mistake explains (a float size, a window or a bias of the wrong size, a name never assigned) fails the
 test with that mistake named. Convergence is judged here: the model trains in the worker, and its trained
-weights, copied into the reference, score held-out digits whose labels the worker never sees.
+weights, copied into the reference, score the held-out shapes in data/, whose labels only the grader's tests
+open: they never reach the worker.
 """
 
 
@@ -16,6 +17,7 @@ import functools
 import math
 import re
 from contextlib import contextmanager
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
