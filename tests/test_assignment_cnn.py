@@ -64,6 +64,20 @@ EXPECTED = {
     "mistake_predict_without_no_grad.ipynb": {
         "test_predict_records_no_gradients": "not inside `with torch.no_grad():`",
     },
+    "mistake_window_ignores_stride.ipynb": {
+        name: "the window moves one pixel at a time" for name in ("test_conv2d_stride_and_padding",
+                                                                  "test_conv2d_gradients")
+    },
+    "mistake_pad_width_only.ipynb": {
+        name: "does not have the kernel's size" for name in ("test_conv2d_stride_and_padding", "test_conv2d_gradients")
+    },
+    "mistake_bias_view_with_batch.ipynb": {name: "view it as (1, C_out, 1, 1)" for name in CONV2D_TESTS},
+    "mistake_bias_added_without_view.ipynb": {name: "the bias (5,) is added as it is" for name in CONV2D_TESTS},
+    "mistake_epoch_total_misspelt.ipynb": {
+        name: "`total_loss` is read in train before any value is assigned to it" for name in (
+            "test_train_loss_decreases_and_is_reproducible", "test_train_switches_to_training_mode",
+            "test_train_reports_mean_epoch_loss", "test_shapes_held_out_accuracy")
+    },
     "mistake_predict_without_eval.ipynb": {
         "test_predict_matches_reference": "predict must call model.eval()",
         "test_predict_batch_independence": "predict must call model.eval()",

@@ -72,6 +72,14 @@ EXPECTED = {
         "view() after a transpose"),
     "mistake_d_head_float_division": (("test_split_heads",) + MODULE_TESTS, "use integer division"),
     "mistake_merge_heads_no_return": (("test_merge_heads",) + MODULE_TESTS, "return statement missing"),
+    "mistake_split_heads_arguments_swapped": (MODULE_TESTS, "are its arguments swapped?"),
+    "mistake_n_heads_not_stored": (MODULE_TESTS, "forward reads self.n_heads, which the object was never given"),
+    "mistake_weights_only_when_masked": (
+        ("test_attention_matches_pytorch", "test_attention_weights_are_distributions",
+         "test_module_shapes_in_cross_attention", "test_module_matches_reference",
+         "test_module_matches_nn_multihead_attention", "test_one_head_is_plain_attention",
+         "test_self_attention_is_permutation_equivariant", "test_dropout_in_training_only"),
+        "sits in a branch that did not run"),
 }
 
 

@@ -202,11 +202,13 @@ def test_check_leaves_the_kernels_threads_and_random_state_as_it_found_them(tmp_
 
 
 @pytest.mark.parametrize("name", available(ROOT, ("reference",)))
-def test_every_public_test_file_runs_unchanged_in_a_kernel(tmp_path, name):
-    """The reference solution, run as a kernel runs it beside the bundle: full marks on the public tests."""
+def test_every_public_test_file_runs_unchanged_in_a_kernel(tmp_path, monkeypatch, name):
+    """The reference solution, run as a kernel runs it beside the bundle (in the notebook's folder, where
+    `data/` is): full marks on the public tests."""
     folder = tmp_path / name
     shutil.copytree(ROOT / "assignments" / name, folder)
     shutil.copy(ROOT / "reference" / name / f"{name}.ipynb", folder / f"{name}.ipynb")
+    monkeypatch.chdir(folder)
     namespace = {"__name__": "__main__"}
     solution = read_notebook(folder / f"{name}.ipynb")
     for index, cell in enumerate(code_cells(solution, solution)):

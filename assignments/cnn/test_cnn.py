@@ -5,13 +5,18 @@ channels in and out, height and width, kernel height and width). The CNN is buil
 worker for two image sizes and two kernel sizes with channel counts that differ everywhere; its
 weights are copied into the reference (in the public tests, which ship without the reference, into
 torch's own layers assembled to the same architecture), which then computes the expected scores and
-the known wrong variants, so that a failure names the mistake. The held-out accuracy is measured on the
-shapes in data/, whose held-out labels only the grader's tests open: they never reach the worker.
+the known wrong variants, so that a failure names the mistake; an exception from the student's code that a
+known mistake explains (a float size, a window or a bias of the wrong size, a name never assigned) fails the
+test with that mistake named. Convergence is judged here: the model trains in the worker, and its trained
+weights, copied into the reference, score the held-out shapes in data/, whose labels only the grader's tests
+open: they never reach the worker.
 """
 
 
+import functools
 import math
 import re
+from contextlib import contextmanager
 import numpy as np
 import pytest
 import torch
@@ -22,6 +27,7 @@ from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject, vjp
+from autograder.unassigned import unassigned_mistake
 
 
 def randn(*shape, seed=0, dtype=torch.float64):
@@ -36,31 +42,81 @@ SWAPPED_PAD = ("F.pad's arguments are swapped: it is F.pad(x, (left, right, top,
                "padding second")
 SWAPPED_CROSS_ENTROPY = ("F.cross_entropy's arguments are swapped: it is F.cross_entropy(scores, labels), the (B, "
                          "n_classes) scores first and the int64 labels second")
+_EINSUM = re.compile(r"einsum\(\): subscript \w has size (\d+) for operand \d+ which does not broadcast with "
+                     r"previously seen size (\d+)")
+_BROADCAST = re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
+_VIEW = re.compile(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)")
 
 
-def _named_error(exc, call):
-    """A failure naming the mistake behind an exception from the student's code, or None if none is known."""
+def _conv2d_mistakes(message, weight, out):
+    """Every known mistake a size error inside conv2d fits, for a kernel of shape `weight` (C_out, C_in, kH, kW)
+    and an output of shape `out` (N, C_out, H_out, W_out); the sizes can leave more than one open (a window cut
+    short at the edge can be as wide as the output)."""
+    c_out, _, kH, kW = weight
+    if (view := _VIEW.search(message)) and int(view[2]) == c_out:
+        return [f"the bias, {c_out} numbers (one per output channel), is viewed as [{view[1]}]: view it as (1, "
+                f"C_out, 1, 1) = (1, {c_out}, 1, 1), so that it broadcasts over the images and the positions"]
+    clash = _EINSUM.search(message) or _BROADCAST.search(message)
+    if clash is None:
+        return []
+    sizes, fits = {int(clash[1]), int(clash[2])}, []
+    if clash.re is _BROADCAST and sizes == {c_out, out[3]}:
+        fits.append(f"the bias ({c_out},) is added as it is, so broadcasting lines it up with the last axis, the "
+                    f"output's width ({out[3]}): view it as (1, C_out, 1, 1) to add one value per output channel")
+    if sizes & {kH, kW}:
+        fits.append(f"a window multiplied with the kernel does not have the kernel's size (sizes {clash[1]} and "
+                    f"{clash[2]} meet along one axis; the kernel is kH x kW = {kH} x {kW}): every window is "
+                    f"x_padded[:, :, top:top + kH, left:left + kW], so check the slice bounds, and that each window "
+                    f"lies inside the padded input")
+    return fits
+
+
+def _named_error(exc, call, conv=None):
+    """A failure naming the mistake behind an exception from the student's code, or None if none is known;
+    `conv` holds the kernel's and the output's shapes when conv2d is being called."""
     if _FLOAT_ERRORS.search(exc.message):
-        mistake = FLOAT_SIZE
+        mistakes = [FLOAT_SIZE]
     elif "pad(): argument 'input' (position 1) must be Tensor" in exc.message:
-        mistake = SWAPPED_PAD
+        mistakes = [SWAPPED_PAD]
     elif "not implemented for 'Long'" in exc.message or "expected scalar type Long" in exc.message:
-        mistake = SWAPPED_CROSS_ENTROPY
+        mistakes = [SWAPPED_CROSS_ENTROPY]
+    elif unassigned := unassigned_mistake(exc):
+        mistakes = [unassigned]
     else:
+        mistakes = _conv2d_mistakes(exc.message, *conv) if conv else []
+    if not mistakes:
         return None
     detail = f"\n{exc.traceback}" if exc.traceback else ""
-    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {mistake}{detail}")
+    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {'; or '.join(mistakes)}"
+                       f"{detail}")
+
+
+@contextmanager
+def _naming(call, conv=None):
+    """Turns an exception from the student's code that a known mistake explains into a failure naming it."""
+    try:
+        yield
+    except StudentCodeError as exc:
+        named = _named_error(exc, call, conv)
+        if named is None:
+            raise
+        raise named from None
 
 
 def _call(fn, call, *args, **kwargs):
     """fn(*args, **kwargs) in the worker, naming the mistake when it raises an exception a known one explains."""
-    try:
+    with _naming(call):
         return fn(*args, **kwargs)
-    except StudentCodeError as exc:
-        named = _named_error(exc, call)
-        if named is None:
-            raise
-        raise named from None
+
+
+def naming_mistakes(test):
+    """The test fails with the mistake named when the student's code raises an exception a known one explains
+    outside the calls that name their own."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        with _naming("your code"):
+            return test(*args, **kwargs)
+    return run
 
 
 OUTPUT_SIZE_CASES = [  # (size, kernel, stride, padding)
@@ -81,6 +137,7 @@ def _output_size_mistakes(n, k, s, p):
 
 @pytest.mark.points(6)
 @pytest.mark.public
+@naming_mistakes
 def test_conv_output_size(student):
     for n, k, s, p in OUTPUT_SIZE_CASES:
         call = f"conv_output_size({n}, {k}, stride={s}, padding={p})"
@@ -114,7 +171,8 @@ def _conv_inputs(seed):
 def _check_conv2d(student, x, w, b, stride, padding):
     name = f"conv2d(x, weight, {'bias' if b is not None else 'None'}, stride={stride}, padding={padding})"
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-    got = _call(student.conv2d, name, x, w, b, stride=stride, padding=padding)
+    with _naming(name, conv=(tuple(w.shape), tuple(expected.shape))):
+        got = student.conv2d(x, w, b, stride=stride, padding=padding)
     if got is None:
         raise CheckFailed(f"{name} returned None: is the return statement missing?")
     got = checks.expect_tensor(got, name)
@@ -141,6 +199,10 @@ def _check_conv2d(student, x, w, b, stride, padding):
                 "used as it is": F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding)}
     mistakes["the window sums never reach the output (only the bias is there): is each one assigned into y?"] = \
         F.conv2d(x, torch.zeros_like(w), b, stride=stride, padding=padding)
+    if stride > 1:
+        mistakes["the window moves one pixel at a time: the window of output (i, j) starts at row i * stride and "
+                 "column j * stride of the padded input"] = \
+            F.conv2d(x, w, b, padding=padding)[:, :, :expected.shape[2], :expected.shape[3]]
     if b is not None:
         mistakes["the bias is not added"] = F.conv2d(x, w, None, stride=stride, padding=padding)
         mistakes["the bias is subtracted instead of added"] = F.conv2d(x, w, -b, stride=stride, padding=padding)
@@ -151,6 +213,7 @@ def _check_conv2d(student, x, w, b, stride, padding):
 
 @pytest.mark.points(7)
 @pytest.mark.public
+@naming_mistakes
 def test_conv2d_matches_F_conv2d(student):
     x, w, b = _conv_inputs(seed=0)
     _check_conv2d(student, x, w, b, stride=1, padding=0)
@@ -359,6 +422,7 @@ def _check_shapes_and_parameters(student, cfg, reference=None):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_cnn_shapes_8x8_kernel3(student):
     _check_shapes_and_parameters(student, CFG_8_K3)
 
@@ -380,6 +444,7 @@ def _check_matches_reference(student, cfg, seed, reference=None):
 
 @pytest.mark.points(7)
 @pytest.mark.public
+@naming_mistakes
 def test_cnn_matches_reference_8x8_kernel3(student):
     _check_matches_reference(student, CFG_8_K3, seed=21)
 
@@ -403,6 +468,7 @@ def _check_losses(losses, epochs, call):
 
 @pytest.mark.points(4)
 @pytest.mark.public
+@naming_mistakes
 def test_train_loss_decreases_and_is_reproducible(student):
     X, y, _, _ = _digits()
     X, y = X[:320], y[:320]

@@ -5,11 +5,16 @@ channels in and out, height and width, kernel height and width). The CNN is buil
 worker for two image sizes and two kernel sizes with channel counts that differ everywhere; its
 weights are copied into the reference (in the public tests, which ship without the reference, into
 torch's own layers assembled to the same architecture), which then computes the expected scores and
-the known wrong variants, so that a failure names the mistake. The held-out accuracy is measured on the
-shapes in data/, whose held-out labels only the grader's tests open: they never reach the worker.
+the known wrong variants, so that a failure names the mistake; an exception from the student's code that a
+known mistake explains (a float size, a window or a bias of the wrong size, a name never assigned) fails the
+test with that mistake named. Convergence is judged here: the model trains in the worker, and its trained
+weights, copied into the reference, score the held-out shapes in data/, whose labels only the grader's tests
+open: they never reach the worker.
 """
+import functools
 import math
 import re
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -22,6 +27,7 @@ from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject, vjp
+from autograder.unassigned import unassigned_mistake
 
 
 def randn(*shape, seed=0, dtype=torch.float64):
@@ -39,29 +45,82 @@ SWAPPED_CROSS_ENTROPY = ("F.cross_entropy's arguments are swapped: it is F.cross
                          "n_classes) scores first and the int64 labels second")
 
 
-def _named_error(exc, call):
-    """A failure naming the mistake behind an exception from the student's code, or None if none is known."""
+# Size errors from inside conv2d: a clash of two sizes (einsum, broadcasting), and a view that cannot be made.
+_EINSUM = re.compile(r"einsum\(\): subscript \w has size (\d+) for operand \d+ which does not broadcast with "
+                     r"previously seen size (\d+)")
+_BROADCAST = re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
+_VIEW = re.compile(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)")
+
+
+def _conv2d_mistakes(message, weight, out):
+    """Every known mistake a size error inside conv2d fits, for a kernel of shape `weight` (C_out, C_in, kH, kW)
+    and an output of shape `out` (N, C_out, H_out, W_out); the sizes can leave more than one open (a window cut
+    short at the edge can be as wide as the output)."""
+    c_out, _, kH, kW = weight
+    if (view := _VIEW.search(message)) and int(view[2]) == c_out:
+        return [f"the bias, {c_out} numbers (one per output channel), is viewed as [{view[1]}]: view it as (1, "
+                f"C_out, 1, 1) = (1, {c_out}, 1, 1), so that it broadcasts over the images and the positions"]
+    clash = _EINSUM.search(message) or _BROADCAST.search(message)
+    if clash is None:
+        return []
+    sizes, fits = {int(clash[1]), int(clash[2])}, []
+    if clash.re is _BROADCAST and sizes == {c_out, out[3]}:
+        fits.append(f"the bias ({c_out},) is added as it is, so broadcasting lines it up with the last axis, the "
+                    f"output's width ({out[3]}): view it as (1, C_out, 1, 1) to add one value per output channel")
+    if sizes & {kH, kW}:
+        fits.append(f"a window multiplied with the kernel does not have the kernel's size (sizes {clash[1]} and "
+                    f"{clash[2]} meet along one axis; the kernel is kH x kW = {kH} x {kW}): every window is "
+                    f"x_padded[:, :, top:top + kH, left:left + kW], so check the slice bounds, and that each window "
+                    f"lies inside the padded input")
+    return fits
+
+
+def _named_error(exc, call, conv=None):
+    """A failure naming the mistake behind an exception from the student's code, or None if none is known;
+    `conv` holds the kernel's and the output's shapes when conv2d is being called."""
     if _FLOAT_ERRORS.search(exc.message):
-        mistake = FLOAT_SIZE
+        mistakes = [FLOAT_SIZE]
     elif "pad(): argument 'input' (position 1) must be Tensor" in exc.message:
-        mistake = SWAPPED_PAD
+        mistakes = [SWAPPED_PAD]
     elif "not implemented for 'Long'" in exc.message or "expected scalar type Long" in exc.message:
-        mistake = SWAPPED_CROSS_ENTROPY
+        mistakes = [SWAPPED_CROSS_ENTROPY]
+    elif unassigned := unassigned_mistake(exc):
+        mistakes = [unassigned]
     else:
+        mistakes = _conv2d_mistakes(exc.message, *conv) if conv else []
+    if not mistakes:
         return None
     detail = f"\n{exc.traceback}" if exc.traceback else ""
-    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {mistake}{detail}")
+    return CheckFailed(f"{call} raised {exc.type_name}: {exc.message}. Likely mistake: {'; or '.join(mistakes)}"
+                       f"{detail}")
+
+
+@contextmanager
+def _naming(call, conv=None):
+    """Turns an exception from the student's code that a known mistake explains into a failure naming it."""
+    try:
+        yield
+    except StudentCodeError as exc:
+        named = _named_error(exc, call, conv)
+        if named is None:
+            raise
+        raise named from None
 
 
 def _call(fn, call, *args, **kwargs):
     """fn(*args, **kwargs) in the worker, naming the mistake when it raises an exception a known one explains."""
-    try:
+    with _naming(call):
         return fn(*args, **kwargs)
-    except StudentCodeError as exc:
-        named = _named_error(exc, call)
-        if named is None:
-            raise
-        raise named from None
+
+
+def naming_mistakes(test):
+    """The test fails with the mistake named when the student's code raises an exception a known one explains
+    outside the calls that name their own."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        with _naming("your code"):
+            return test(*args, **kwargs)
+    return run
 
 
 # Part 1: output size arithmetic
@@ -84,6 +143,7 @@ def _output_size_mistakes(n, k, s, p):
 
 @pytest.mark.points(6)
 @pytest.mark.public
+@naming_mistakes
 def test_conv_output_size(student):
     for n, k, s, p in OUTPUT_SIZE_CASES:
         call = f"conv_output_size({n}, {k}, stride={s}, padding={p})"
@@ -119,7 +179,8 @@ def _conv_inputs(seed):
 def _check_conv2d(student, x, w, b, stride, padding):
     name = f"conv2d(x, weight, {'bias' if b is not None else 'None'}, stride={stride}, padding={padding})"
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-    got = _call(student.conv2d, name, x, w, b, stride=stride, padding=padding)
+    with _naming(name, conv=(tuple(w.shape), tuple(expected.shape))):
+        got = student.conv2d(x, w, b, stride=stride, padding=padding)
     if got is None:
         raise CheckFailed(f"{name} returned None: is the return statement missing?")
     got = checks.expect_tensor(got, name)
@@ -146,6 +207,10 @@ def _check_conv2d(student, x, w, b, stride, padding):
                 "used as it is": F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding)}
     mistakes["the window sums never reach the output (only the bias is there): is each one assigned into y?"] = \
         F.conv2d(x, torch.zeros_like(w), b, stride=stride, padding=padding)
+    if stride > 1:
+        mistakes["the window moves one pixel at a time: the window of output (i, j) starts at row i * stride and "
+                 "column j * stride of the padded input"] = \
+            F.conv2d(x, w, b, padding=padding)[:, :, :expected.shape[2], :expected.shape[3]]
     if b is not None:
         mistakes["the bias is not added"] = F.conv2d(x, w, None, stride=stride, padding=padding)
         mistakes["the bias is subtracted instead of added"] = F.conv2d(x, w, -b, stride=stride, padding=padding)
@@ -156,12 +221,14 @@ def _check_conv2d(student, x, w, b, stride, padding):
 
 @pytest.mark.points(7)
 @pytest.mark.public
+@naming_mistakes
 def test_conv2d_matches_F_conv2d(student):
     x, w, b = _conv_inputs(seed=0)
     _check_conv2d(student, x, w, b, stride=1, padding=0)
 
 
 @pytest.mark.points(8)
+@naming_mistakes
 def test_conv2d_stride_and_padding(student):
     x, w, b = _conv_inputs(seed=3)
     for stride, padding in [(2, 0), (1, 1), (2, 1), (3, 2)]:
@@ -170,12 +237,13 @@ def test_conv2d_stride_and_padding(student):
 
 
 @pytest.mark.points(6)
+@naming_mistakes
 def test_conv2d_gradients(student):
     x, w, b = _conv_inputs(seed=7)
     _check_conv2d(student, x, w, b, stride=2, padding=1)
     grad_output = randn(*F.conv2d(x, w, b, stride=2, padding=1).shape, seed=11)
-    result = _call(vjp, "conv2d(x, weight, bias, stride=2, padding=1)", student.conv2d, x, w, b, stride=2,
-                   padding=1, grad_output=grad_output, wrt=(0, 1, 2))
+    with _naming("conv2d(x, weight, bias, stride=2, padding=1)", conv=(tuple(w.shape), tuple(grad_output.shape))):
+        result = vjp(student.conv2d, x, w, b, stride=2, padding=1, grad_output=grad_output, wrt=(0, 1, 2))
     inputs = [t.clone().requires_grad_(True) for t in (x, w, b)]
     expected = F.conv2d(*inputs, stride=2, padding=1)
     expected.backward(grad_output)
@@ -399,26 +467,31 @@ def _check_shapes_and_parameters(student, cfg, reference=None):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_cnn_shapes_8x8_kernel3(student):
     _check_shapes_and_parameters(student, CFG_8_K3)
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_cnn_shapes_8x8_kernel5(student, reference):
     _check_shapes_and_parameters(student, CFG_8_K5, reference)
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_cnn_shapes_12x12_kernel3(student, reference):
     _check_shapes_and_parameters(student, CFG_12_K3, reference)
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_cnn_shapes_12x12_kernel5(student, reference):
     _check_shapes_and_parameters(student, CFG_12_K5, reference)
 
 
 @pytest.mark.points(4)
+@naming_mistakes
 def test_cnn_shapes_14x14_kernel4(student, reference):
     _check_shapes_and_parameters(student, CFG_14_K4, reference)
 
@@ -440,16 +513,19 @@ def _check_matches_reference(student, cfg, seed, reference=None):
 
 @pytest.mark.points(7)
 @pytest.mark.public
+@naming_mistakes
 def test_cnn_matches_reference_8x8_kernel3(student):
     _check_matches_reference(student, CFG_8_K3, seed=21)
 
 
 @pytest.mark.points(7)
+@naming_mistakes
 def test_cnn_matches_reference_12x12_kernel5(student, reference):
     _check_matches_reference(student, CFG_12_K5, seed=22, reference=reference)
 
 
 @pytest.mark.points(7)
+@naming_mistakes
 def test_dropout_only_in_training_mode(student, reference):
     cfg = config(8, 3, (4, 6), 20, 10, dropout=0.5)
     model, _, name = _build(student, cfg, reference)
@@ -470,7 +546,7 @@ def test_dropout_only_in_training_mode(student, reference):
 # Part 4: predicting and training
 
 def _predict(student, model, x, call):
-    scores = student.predict(model, x)
+    scores = _call(student.predict, call, model, x)
     if scores is None:
         raise CheckFailed(f"{call} returned None: is the return statement missing (in predict, or in the model's "
                           f"forward)?")
@@ -478,6 +554,7 @@ def _predict(student, model, x, call):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_predict_matches_reference(student, reference):
     cfg = config(8, 3, (7, 5), 12, 9, dropout=0.5)
     model, ref, _ = _build(student, cfg, reference)
@@ -501,6 +578,7 @@ def test_predict_matches_reference(student, reference):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_predict_batch_independence(student, reference):
     cfg = config(8, 3, (3, 4), 15, 6, dropout=0.4)
     model, _, _ = _build(student, cfg, reference)
@@ -525,6 +603,7 @@ def test_predict_batch_independence(student, reference):
 
 
 @pytest.mark.points(2)
+@naming_mistakes
 def test_predict_records_no_gradients(student, reference):
     cfg = config(8, 3, (2, 3), 10, 5, dropout=0.2)
     model, _, _ = _build(student, cfg, reference)
@@ -559,6 +638,7 @@ def _check_losses(losses, epochs, call):
 
 @pytest.mark.points(4)
 @pytest.mark.public
+@naming_mistakes
 def test_train_loss_decreases_and_is_reproducible(student):
     X, y, _, _ = _digits()
     X, y = X[:320], y[:320]
@@ -602,6 +682,7 @@ def _train_at_rest(student, reference, cfg, epochs, seed):
 
 
 @pytest.mark.points(2)
+@naming_mistakes
 def test_train_switches_to_training_mode(student, reference):
     losses, per_image, call = _train_at_rest(student, reference, config(8, 3, (4, 5), 24, 10, dropout=0.5),
                                              epochs=2, seed=4)
@@ -614,6 +695,7 @@ def test_train_switches_to_training_mode(student, reference):
 
 
 @pytest.mark.points(3)
+@naming_mistakes
 def test_train_reports_mean_epoch_loss(student, reference):
     epochs = 3
     losses, per_image, call = _train_at_rest(student, reference, config(8, 3, (4, 5), 24, 10, dropout=0.0),
@@ -662,12 +744,17 @@ def _shapes(data_file):
 
 
 @pytest.mark.points(7)
+@naming_mistakes
 def test_shapes_held_out_accuracy(student, reference, data_file):
+    """The student's model trains in the worker; its trained parameters are scored here, in the reference CNN, on
+    held-out shapes whose labels the worker never sees, so neither predict nor forward can fake the accuracy."""
     X_train, y_train, X_test, y_test = _shapes(data_file)
-    model, _, _ = _build(student, CFG_SHAPES, reference)
+    model, ref, name = _build(student, CFG_SHAPES, reference)
     call = "train(model, shape_images, shape_labels, epochs=10, lr=1e-2, batch_size=32, seed=0)"
     _check_losses(_train(student, model, X_train, y_train, call, epochs=10, lr=1e-2, batch_size=32, seed=0), 10,
                   call)
-    scores = _predict(student, model, X_test, "predict(model, held_out_images)")
-    accuracy = checks.accuracy(scores, y_test, "predict(model, held_out_images)")
-    checks.assert_at_least(accuracy, 0.9, f"held-out accuracy on {len(y_test)} shapes after {call}")
+    checks.copy_parameters(checks.state_dict_of(model, name), ref, name)
+    with torch.no_grad():
+        scores = ref.eval()(X_test)  # (400, 4)
+    what = f"held-out accuracy on {len(y_test)} shapes of the trained weights after {call}"
+    checks.assert_at_least(checks.accuracy(scores, y_test, what), 0.9, what)

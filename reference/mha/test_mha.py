@@ -21,6 +21,7 @@ from autograder.checks import (CheckFailed, assert_close, assert_shape, copy_par
                                matching_mistake, state_dict_of)
 from autograder.errors import StudentCodeError
 from autograder.remote import vjp
+from autograder.unassigned import unassigned_mistake
 
 N, H, L, S, D_MODEL = 2, 3, 5, 7, 12  # batch, heads, queries, keys, model width: all different
 D_HEAD = D_MODEL // H                 # 4
@@ -76,6 +77,8 @@ MASKED_FILL_ARGUMENTS = ("the arguments of masked_fill are swapped: it is scores
 RETURNS_NONE = ("None is used where a tensor is needed: is a return statement missing from split_heads, "
                 "merge_heads or scaled_dot_product_attention (a function without one returns None)? Or is the "
                 "optional mask used without checking `if mask is not None`?")
+SPLIT_ARGUMENTS_SWAPPED = ("split_heads received an int where the (N, L, d_model) tensor it splits belongs: are its "
+                           "arguments swapped? It is split_heads(x, n_heads), the tensor first")
 VALID_SIZES_REFUSED = ("__init__ refuses a d_model that n_heads divides evenly (the tests use d_model=12 with 1 or 3 "
                        "heads): is the condition of its check inverted? It should refuse only when "
                        "d_model % n_heads != 0")
@@ -219,7 +222,9 @@ def error_mistake(exc: StudentCodeError, d_k: int, n_keys: int) -> str | None:
     last_frame = exc.traceback.rsplit('File "<', 1)[-1]
     if exc.type_name in ("ValueError", "AssertionError") and "in __init__" in last_frame:
         return VALID_SIZES_REFUSED
-    return None
+    if "'int' object has no attribute" in message and "in split_heads" in last_frame:
+        return SPLIT_ARGUMENTS_SWAPPED
+    return unassigned_mistake(exc)
 
 
 def naming_mistakes(d_k: int = D_HEAD, n_keys: int = S):
