@@ -3,8 +3,9 @@
 The attack is the correct solution with a `predict` that answers the held-out images with their labels, if it
 can find them by any path it could guess (relative, absolute in the project, under /proc, or by searching the
 file system), and with nothing otherwise. Its notebook also declares the hidden file public in its own
-metadata. The held-out test must score 0 and every other test full marks; the public files must be there,
-read-only, byte for byte.
+metadata. It finds nothing; and the held-out test never asks `predict` anyway: it scores the trained weights
+in the grader, so the honest training earns its points and the lookup gains none. The public files must be
+there, read-only, byte for byte.
 """
 import hashlib
 
@@ -73,8 +74,6 @@ def test_a_submission_cannot_read_the_hidden_labels_by_any_path_it_could_guess(t
         result = grade_notebook(notebook, "cnn", ROOT)
     assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
     tests = {t.name: t for t in result.tests}
-    held_out = tests.pop("test_shapes_held_out_accuracy")
-    assert held_out.score == 0 and "held-out accuracy on 400 shapes" in held_out.message, held_out.message
     assert all(t.status == "passed" for t in tests.values()), {n: t.message[:200] for n, t in tests.items()
                                                                if t.status != "passed"}
     lines = result.output.splitlines()
@@ -82,4 +81,4 @@ def test_a_submission_cannot_read_the_hidden_labels_by_any_path_it_could_guess(t
     assert len([line for line in lines if line.startswith("NOT FOUND")]) >= 10
     assert f"PUBLIC {hashlib.sha256((DATA / PUBLIC).read_bytes()).hexdigest()}" in lines
     assert lines.count("WRITE REFUSED OSError") + lines.count("WRITE REFUSED PermissionError") == 3, result.output
-    assert result.score == 93
+    assert result.score == 100

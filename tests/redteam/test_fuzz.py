@@ -219,7 +219,10 @@ def check_rows(rows: list[dict], exit_code: int, fail_under: float | None = None
         assert row["status"] in ("graded", "unreadable"), row["status"]
         for test in row["tests"]:
             assert test["status"] in STATUSES, test
-            assert test["score"] == (test["max_score"] if test["status"] == "passed" else 0), test
+            if test["status"] == "partial":
+                assert 0 < test["score"] < test["max_score"], test
+            else:
+                assert test["score"] == (test["max_score"] if test["status"] == "passed" else 0), test
             assert test["status"] == "passed" or test["message"].strip(), f"no message for {test['name']}"
         assert row["score"] == sum(t["score"] for t in row["tests"]) and 0 <= row["score"] <= row["max_score"]
         if row["status"] == "unreadable":
