@@ -46,6 +46,9 @@ EXPECTED = {
         "test_cross_entropy": "the row maximum is added inside the exponential, not subtracted"},
     "mistake_cross_entropy_gather_dim0.ipynb": {
         "test_cross_entropy": "the correct-class logits are gathered along dim 0, not dim 1"},
+    "mistake_train_optimizer_not_created.ipynb": dict.fromkeys(
+        ("test_train_returns_the_mean_loss_of_each_epoch", "test_train_shuffles_with_its_seeded_generator",
+         "test_digits_accuracy"), "`optimizer` is used in train, but no variable, function or module of that name"),
 }
 
 # sample -> {test giving partial credit: points given}

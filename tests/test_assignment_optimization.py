@@ -86,6 +86,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "mistake_adam_settings_from_defaults": {
         **dict.fromkeys(ADAM_STEPS, "a group's own settings are ignored"),
     },
+    "mistake_adam_step_count_not_read": {
+        **dict.fromkeys((*ADAM_STEPS, OWN_MODEL, RACE), "`t` is used in step, but no variable, function or module "
+                                                        "of that name exists"),
+    },
 }
 
 

@@ -1,10 +1,12 @@
 """Graded tests for the MLP assignment (100 points).
 
 Sizes differ in every dimension so that swapped axes cannot pass by coincidence; forward and gradient
-checks run in float64; module checks copy the student's weights into the reference.
+checks run in float64; module checks copy the student's weights into the reference. An exception that proves
+its mistake by itself (a name read before anything was assigned to it) fails the test with that mistake named.
 """
 
 
+import functools
 import math
 import pytest
 import torch
@@ -14,6 +16,7 @@ from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject, manual_seed
+from autograder.unassigned import unassigned_mistake
 N, D, H1, H2, C = 9, 13, 11, 7, 5
 
 
@@ -36,8 +39,25 @@ def mistaken(name, mistake):
     return CheckFailed(f"{name}: likely mistake: {mistake}")
 
 
+def naming_mistakes(test):
+    """The test, failing with the mistake named when the student's code raises an exception that proves it by
+    itself (a name read before anything was assigned to it, an attribute of self never set); any other
+    exception is reported as it is."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except StudentCodeError as error:
+            mistake = unassigned_mistake(error)
+            if mistake is None:
+                raise
+            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
+    return run
+
+
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_linear_forward(student):
     X, w, b = randn(N, D), randn(D, seed=1), torch.tensor(0.7, dtype=torch.float64)
     got = returned_tensor(student.linear_forward(X, w, b), "linear_forward(X, w, b)")
@@ -48,6 +68,7 @@ def test_linear_forward(student):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_mse_loss(student):
     y_hat, y = randn(N), randn(N, seed=1)
     got = returned_tensor(student.mse_loss(y_hat, y), "mse_loss(y_hat, y)")
@@ -59,6 +80,7 @@ def test_mse_loss(student):
 
 @pytest.mark.points(10)
 @pytest.mark.public
+@naming_mistakes
 def test_mse_gradients_match_finite_differences(student):
     X, y, w, b = randn(N, D), randn(N, seed=1), randn(D, seed=2), torch.tensor(-0.3, dtype=torch.float64)
 
@@ -204,6 +226,7 @@ def check_activation(student, name, got, expected, *, mistakes=None, max_error=N
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_activations(student):
     z = 3 * randn(N, C)
     check_activation(student, "relu", student.relu(z), torch.relu(z))
@@ -214,6 +237,7 @@ def test_activations(student):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_softmax(student):
     z = randn(N, C)
     z[0] += 1000.0  # large logits: exp overflows unless the row maximum is subtracted first
@@ -272,6 +296,7 @@ def _expected_layers(in_features, hidden, out_features):
 
 @pytest.mark.points(10)
 @pytest.mark.public
+@naming_mistakes
 def test_mlp_shapes(student):
     for hidden in ([H1, H2], [H1], []):
         model = student.MLP(D, hidden, C)

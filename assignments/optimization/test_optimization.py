@@ -9,16 +9,16 @@ group its inner optimizer never heard of stands still).
 
 The update rules are then checked step by step against torch.optim: the student's optimizer is built in the
 worker on parameters we send, every step is driven by gradients we choose (the notebook's locked
-`set_gradients`), and after each step the parameters come back and are compared in float64 with what
-torch.optim computes here from the same start and the same gradients. Known mistakes are simulated here on
-the same inputs so that a failure names them. Once the steps match, a second parameter group with settings of
-its own must be stepped with them. An exception that a known mistake explains (a hyperparameter read as a plain
-variable, a state entry read before it was stored, `state` without `self.`, a list or dict filled before it is
-created) fails with that mistake named; any other is shown as raised. The training loop is checked on copied weights against the
-reference with torch's SGD with momentum, whose buffers afterwards show that the loop stepped the optimizer
-it was given. The race must be run by the student's own optimizers and fit (replayed here in the worker,
-bit for bit); the weights it trained are copied into the reference's network and judged here, on held-out
-points the worker never sees.
+`set_gradients`), and after each step the parameters come back and are compared in float64 with what torch.optim
+computes here from the same start and the same gradients. Known mistakes are simulated here on the same inputs
+so that a failure names them. Once the steps match, a second parameter group with settings of its own must be
+stepped with them. An exception that a known mistake explains (a hyperparameter read as a plain variable, a
+state entry read before it was stored, `state` without `self.`, a list or dict filled before it is created, any
+other name read before it was assigned) fails with that mistake named; any other is shown as raised. The
+training loop is checked on copied weights against the reference with torch's SGD with momentum, whose buffers
+afterwards show that the loop stepped the optimizer it was given. The race must be run by the student's own
+optimizers and fit (replayed here in the worker, bit for bit); the weights it trained are copied into the
+reference's network and judged here, on held-out points the worker never sees.
 """
 
 
@@ -32,6 +32,7 @@ from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject
+from autograder.unassigned import unassigned_mistake
 SHAPES = [(3, 5), (7,)]  # two parameters, sizes that differ in every dimension
 MAX_REL_ERROR = 1e-8
 
@@ -386,7 +387,7 @@ def known_mistake(error):
     frames = STUDENT_FRAME.findall(error.traceback)
     quoted = QUOTED.search(error.message)
     if not frames or not quoted:
-        return None
+        return unassigned_mistake(error)
     function, line = frames[-1]
     name = quoted.group(1)
     if error.type_name in ("NameError", "UnboundLocalError"):
@@ -402,7 +403,7 @@ def known_mistake(error):
     if (error.type_name == "KeyError" and function == "step" and error.message == repr(name)
             and name not in (*HYPERPARAMETERS_IN_GROUPS, "params") and "state" in line):
         return STATE_NOT_STARTED.format(key=name)
-    return None
+    return unassigned_mistake(error)
 
 
 def naming_mistakes(test):

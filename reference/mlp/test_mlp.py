@@ -1,8 +1,10 @@
 """Graded tests for the MLP assignment (100 points).
 
 Sizes differ in every dimension so that swapped axes cannot pass by coincidence; forward and gradient
-checks run in float64; module checks copy the student's weights into the reference.
+checks run in float64; module checks copy the student's weights into the reference. An exception that proves
+its mistake by itself (a name read before anything was assigned to it) fails the test with that mistake named.
 """
+import functools
 import math
 
 import pytest
@@ -14,6 +16,7 @@ from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject, manual_seed
+from autograder.unassigned import unassigned_mistake
 
 N, D, H1, H2, C = 9, 13, 11, 7, 5
 
@@ -37,10 +40,27 @@ def mistaken(name, mistake):
     return CheckFailed(f"{name}: likely mistake: {mistake}")
 
 
+def naming_mistakes(test):
+    """The test, failing with the mistake named when the student's code raises an exception that proves it by
+    itself (a name read before anything was assigned to it, an attribute of self never set); any other
+    exception is reported as it is."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except StudentCodeError as error:
+            mistake = unassigned_mistake(error)
+            if mistake is None:
+                raise
+            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
+    return run
+
+
 # Part 1: linear regression by hand
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_linear_forward(student):
     X, w, b = randn(N, D), randn(D, seed=1), torch.tensor(0.7, dtype=torch.float64)
     got = returned_tensor(student.linear_forward(X, w, b), "linear_forward(X, w, b)")
@@ -51,6 +71,7 @@ def test_linear_forward(student):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_mse_loss(student):
     y_hat, y = randn(N), randn(N, seed=1)
     got = returned_tensor(student.mse_loss(y_hat, y), "mse_loss(y_hat, y)")
@@ -62,6 +83,7 @@ def test_mse_loss(student):
 
 @pytest.mark.points(10)
 @pytest.mark.public
+@naming_mistakes
 def test_mse_gradients_match_finite_differences(student):
     X, y, w, b = randn(N, D), randn(N, seed=1), randn(D, seed=2), torch.tensor(-0.3, dtype=torch.float64)
 
@@ -111,6 +133,7 @@ def _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_gradient_step(student):
     w, b, dw, db = randn(D), torch.tensor(0.5, dtype=torch.float64), randn(D, seed=1), torch.tensor(
         2.0, dtype=torch.float64)
@@ -128,6 +151,7 @@ def test_gradient_step(student):
 # Part 2: stacking linear layers
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_collapse_linear(student):
     W1, b1, W2, b2 = randn(H1, D), randn(H1, seed=1), randn(C, H1, seed=2), randn(C, seed=3)
     got = student.collapse_linear(W1, b1, W2, b2)
@@ -243,6 +267,7 @@ def check_activation(student, name, got, expected, *, mistakes=None, max_error=N
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_activations(student):
     z = 3 * randn(N, C)
     check_activation(student, "relu", student.relu(z), torch.relu(z))
@@ -252,6 +277,7 @@ def test_activations(student):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_activation_derivatives_match_autograd(student):
     z = 3 * randn(N, C, seed=5)
     z = torch.where(z.abs() < 1e-3, torch.full_like(z, 0.5), z)
@@ -287,6 +313,7 @@ def _derived_from_a_wrong_activation(student, name, z, got):
 
 @pytest.mark.points(5)
 @pytest.mark.public
+@naming_mistakes
 def test_softmax(student):
     z = randn(N, C)
     z[0] += 1000.0  # large logits: exp overflows unless the row maximum is subtracted first
@@ -316,6 +343,7 @@ def test_softmax(student):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_cross_entropy(student):
     z, y = 2 * randn(N, C), torch.tensor([0, 4, 2, 1, 3, 3, 0, 4, 1])
     got = returned_tensor(student.cross_entropy(z, y), "cross_entropy(z, y)")
@@ -373,6 +401,7 @@ def _expected_layers(in_features, hidden, out_features):
 
 @pytest.mark.points(10)
 @pytest.mark.public
+@naming_mistakes
 def test_mlp_shapes(student):
     for hidden in ([H1, H2], [H1], []):
         model = student.MLP(D, hidden, C)
@@ -389,6 +418,7 @@ def _linear_layers(module):
 
 
 @pytest.mark.points(10)
+@naming_mistakes
 def test_mlp_matches_reference(student, reference):
     model, ours = _student_mlp(student, reference, D, [H1, H2], C)
     model.eval()
@@ -436,6 +466,7 @@ def _sgd_steps(model, X, y, steps, lr, *, zero_grad=True, softmax_first=False):
 
 
 @pytest.mark.points(6)
+@naming_mistakes
 def test_train_step_updates_like_sgd(student):
     X, y = randn(N, D), LABELS
     torch.manual_seed(0)
@@ -463,6 +494,7 @@ def test_train_step_updates_like_sgd(student):
 
 
 @pytest.mark.points(2)
+@naming_mistakes
 def test_train_step_returns_the_loss_as_a_float(student):
     X, y = randn(N, D, seed=1), LABELS
     torch.manual_seed(1)
@@ -488,6 +520,7 @@ def test_train_step_returns_the_loss_as_a_float(student):
 
 
 @pytest.mark.points(2)
+@naming_mistakes
 def test_train_step_switches_to_training_mode(student):
     torch.manual_seed(2)
     ours = _torch_mlp(torch.nn, dropout=0.5)
@@ -500,6 +533,7 @@ def test_train_step_switches_to_training_mode(student):
 
 
 @pytest.mark.points(5)
+@naming_mistakes
 def test_predict_uses_eval_mode(student):
     torch.manual_seed(0)
     ours = _torch_mlp(torch.nn, dropout=0.5)
@@ -547,6 +581,7 @@ def _replay_train(ours, X, y, *, lr=TRAIN_LR, batch_size=TRAIN_BATCH, epochs=TRA
 
 
 @pytest.mark.points(3)
+@naming_mistakes
 def test_train_returns_the_mean_loss_of_each_epoch(student):
     X = randn(1, D, seed=3).repeat(TRAIN_SAMPLES, 1)  # (12, D)
     y = torch.full((TRAIN_SAMPLES,), 3)  # (12,)
@@ -601,6 +636,7 @@ def _replay_with_students_step(student, ours, X, y):
 
 
 @pytest.mark.points(2)
+@naming_mistakes
 def test_train_shuffles_with_its_seeded_generator(student):
     X, y = randn(TRAIN_SAMPLES, D, seed=4), torch.arange(TRAIN_SAMPLES) % C
     torch.manual_seed(4)
@@ -623,6 +659,7 @@ def test_train_shuffles_with_its_seeded_generator(student):
 
 
 @pytest.mark.points(10)
+@naming_mistakes
 def test_digits_accuracy(student, reference):
     # The student's MLP is trained in the worker by the student's train; its trained weights are copied into the
     # reference's MLP and judged here, on held-out digits the worker never sees.
