@@ -83,6 +83,7 @@ def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *,
             "-p", "no:unraisableexception", "--rootdir", str(tests.parent), "-c", os.devnull,
             "--import-mode=importlib", f"--capture={capture}", "-p", "autograder.grading.plugin",
             *(["-m", "public"] if public_only else [])]
+    _forget(tests, unless_it_is_this_file=True)
     started = time.monotonic()
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
@@ -90,7 +91,7 @@ def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *,
     if plugin.interrupted:   # pytest caught Ctrl-C and closed the worker: pass it on
         raise KeyboardInterrupt
     if code in _PYTEST_FAILED:
-        _forget(tests)
+        _forget(tests, unless_it_is_this_file=False)
         raise UsageError(f"the tests in {tests} could not be run (pytest exit code {int(code)}):\n"
                          f"{output.getvalue()[-3000:]}")
     session = plugin.session
@@ -104,12 +105,18 @@ def run_tests(plugin: GradingPlugin, submission: str, assignment: Assignment, *,
     )
 
 
-def _forget(tests: Path) -> None:
-    """Drop what a test file that failed to import left in sys.modules (pytest's importlib mode keeps the
-    half-made module), or every later grading in this process would find no tests in it."""
+def _forget(tests: Path, *, unless_it_is_this_file: bool) -> None:
+    """Drop the module named like `tests` from sys.modules: pytest's importlib mode reuses a module of that
+    name, so a same-named test file of another folder (the reference's test_<name>.py for the bundle's)
+    would stand in for this one, and a file that failed to import would leave its half-made module."""
     module = sys.modules.get(tests.stem)
-    if module is not None and Path(getattr(module, "__file__", None) or "").resolve() == tests.resolve():
+    if module is None:
+        return
+    same = Path(getattr(module, "__file__", None) or "").resolve() == tests.resolve()
+    if not (same and unless_it_is_this_file):
         del sys.modules[tests.stem]
+
+
 def is_bundle(assignment: Assignment) -> bool:
     """A student bundle: public tests only, replaying recorded reference values (no reference code here)."""
     return (assignment.directory / VALUES_FILE).is_file()
