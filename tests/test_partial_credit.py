@@ -24,7 +24,7 @@ def test_a_convergence_test_gives_partial_credit_and_every_report_shows_it(tmp_p
     result = CliRunner(env={"COLUMNS": "250"}).invoke(main, [
         "batch", str(folder), "--root", str(ROOT), "--jobs", "1", "--json", str(out / "results.json"),
         "--junit", str(out / "junit.xml"), "--gradescope", str(out / "gradescope"), "--csv", str(out / "grades.csv"),
-        "--feedback", str(out / "feedback")])
+        "--csv-detail", str(out / "detail.csv"), "--feedback", str(out / "feedback")])
     assert result.exit_code == 0, result.output
 
     [graded] = read_results(out / "results.json")
@@ -35,17 +35,19 @@ def test_a_convergence_test_gives_partial_credit_and_every_report_shows_it(tmp_p
     assert "at least 0.93 is needed for full marks: 50% of the points for reaching 0.85" in accuracy.message
     assert graded.score == 100 - 6 - 5   # the softmax mistake also fails the 6-point training-step test
 
-    case = ET.parse(out / "junit.xml").getroot().find(f"testsuite/testcase[@name='{TEST}']")
+    case = ET.parse(out / "junit.xml").getroot().find(f"testsuite/testcase[@name='{TEST} [5/10 points]']")
     assert case.find("failure").get("type") == "partial"
-    assert {p.get("name"): p.get("value") for p in case.find("properties")} == {"score": "5", "max_score": "10"}
+    assert case.find("system-out").text == "score: 5/10 points\n"
 
     [gradescope] = (out / "gradescope").glob("*.json")
     entry = next(t for t in json.loads(gradescope.read_text())["tests"] if t["name"] == TEST)
     assert (entry["score"], entry["max_score"], entry["status"]) == (5, 10, "failed")
     assert entry["visibility"] == "after_published" and entry["output"] == accuracy.message
 
-    [row] = csv.DictReader((out / "grades.csv").open())
-    assert (row[TEST], row["score"]) == ("5", "89")
+    possible, row = csv.DictReader((out / "grades.csv").open())
+    assert (possible["mlp"], row["student"], row["mlp"]) == ("100", "erin", "89")
+    detail = {r["test"]: r for r in csv.DictReader((out / "detail.csv").open())}
+    assert (detail[TEST]["test_status"], detail[TEST]["score"], detail[TEST]["max_score"]) == ("partial", "5", "10")
 
     # A hidden test: the student's feedback shows it only in the hidden tests' total, which counts its 5 points.
     hidden = [t for t in graded.tests if t.visibility != "visible"]

@@ -518,7 +518,7 @@ def test_every_report_shows_the_points_partial_credit_gave(tmp_path, capsys):
 
     write_csv([result], tmp_path / "grades.csv")
     rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
-    assert rows[0]["mlp"] == "10" and rows[1]["mlp"] == "7"   # points possible, then erin's
+    assert rows[0]["mlp"] == "12" and rows[1]["mlp"] == "7"   # points possible, then erin's
     write_detail_csv([result], tmp_path / "detail.csv")
     tests = {row["test"]: row for row in csv.DictReader((tmp_path / "detail.csv").open())}
     assert (tests["test_accuracy"]["test_status"], tests["test_accuracy"]["score"]) == ("partial", "5")
