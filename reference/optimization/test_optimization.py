@@ -667,9 +667,8 @@ def test_each_optimizer_trains_its_own_model(student, reference):
 def test_adam_beats_momentum_beats_sgd(student, reference):
     X_train, y_train, X_test, y_test = race_data()
     models = trained_models(student.compare_optimizers(X_train, y_train, STEPS, SEED))
-    held_out = {}
+    held_out, ours = {}, reference.make_model(SEED)
     for name, model in models.items():  # each trained model's weights, judged here in make_model's network
-        ours = reference.make_model(SEED)
         checks.copy_parameters(checks.state_dict_of(model, f"the {name} model"), ours, f"the {name} model")
         with torch.no_grad():
             held_out[name] = F.mse_loss(ours(X_test), y_test).item()
