@@ -264,13 +264,14 @@ def test_grading_processes_share_one_fork_server_and_see_only_their_own_workers(
 
     path = launch.shared_zygote()   # this process's own fork server, as `grade batch` starts it
     assert path is not None
+    launch._zygote.wait_ready(60)   # its first answer on the owner's connection says it is ready
     other = launch._Zygote(path)    # a second grading process's connection to it
     output = open(tmp_path / "output", "wb")
     try:
         other.wait_ready(60)
         (tmp_path / "work").mkdir()
         worker = launch._ForkedProcess(other, tmp_path / "work", launch.scrubbed_env(str(tmp_path / "work")), [],
-                                       FAST, output.fileno())
+                                       None, FAST, output.fileno())
         assert worker.running()
         with pytest.raises(launch.ZygoteUnavailable, match="not a worker of this connection"):
             launch._zygote.status("kill", worker.pid)   # the owner cannot touch another process's worker
