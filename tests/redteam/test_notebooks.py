@@ -109,7 +109,7 @@ def test_retyped_cells_count_for_what_they_now_are(tmp_path):
                 nb.cells[i] = nbformat.v4.new_raw_cell(cell.source, metadata=cell.metadata)
     result = grade(_doctored(tmp_path, "retyped", retype))
     expect(result, {"test_linear_forward": ("error", "the notebook does not define 'linear_forward'"),
-                    "test_mse_gradients_match_finite_differences": ("error", "name 'linear_forward' is not defined")})
+                    "test_mse_gradients_match_finite_differences": ("failed", "name 'linear_forward' is not defined")})
     assert result.score == 85
 
 
