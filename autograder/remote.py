@@ -3,15 +3,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
-from autograder.worker.wire import Handle, arrays
+from autograder import bounds
+from autograder.errors import ProtocolError, StudentCodeError
+from autograder.worker.wire import Handle, WireError, arrays
 
 
-class Channel(Protocol):
-    def request(self, message: dict[str, Any]) -> Any: ...
+class Channel:
+    """Where a `RemoteObject`'s requests go: a worker process, or a student's own kernel. Objects that are not
+    plain data stay on the other side and cross as handles bound to this channel; an error answer is the
+    student's exception, raised here as `StudentCodeError`."""
+
+    stale = "this student object belongs to another channel"  # the subclass says which
+
+    def request(self, message: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def namespace(self) -> RemoteObject:
+        """The student's top-level names."""
+        return RemoteObject(self, None)
+
+    def _from_handle(self, handle: Handle) -> RemoteObject:
+        return RemoteObject(self, handle)
+
+    def _to_handle(self, value: Any) -> Handle:
+        if isinstance(value, RemoteObject) and value._channel is self and value._handle is not None:
+            return value._handle
+        if isinstance(value, RemoteObject):
+            raise WireError(self.stale)
+        raise WireError(f"cannot send a value of type {type(value).__name__} to the worker")
+
+    @staticmethod
+    def _answer(reply: Any) -> Any:
+        """The value of an answer `{"ok": True, "value": ...}`; an error answer raised as the student's
+        exception; anything else is a ProtocolError."""
+        if type(reply) is dict and reply.keys() == {"ok", "value"} and reply["ok"] is True:
+            return reply["value"]
+        if type(reply) is dict and reply.keys() == {"ok", "error"} and reply["ok"] is False:
+            error = reply["error"]
+            if type(error) is dict and error.keys() == {"type", "message", "traceback"} \
+                    and all(type(v) is str for v in error.values()):
+                raise StudentCodeError(bounds.clip(error["type"], bounds.NAME_CHARS), error["message"],
+                                       error["traceback"])
+        raise ProtocolError("malformed answer")
 
 
 class RemoteObject:

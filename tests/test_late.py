@@ -101,6 +101,10 @@ def test_a_policy_that_makes_no_sense_is_refused():
     ("id,timestamp\nalice,2025-03-01T10:00Z\nalice,2025-03-02T10:00Z\n", "line 3: id 'alice' is already on line 2"),
     ("id,timestamp\n../bob,2025-03-01T10:00Z\n", "line 2: '../bob' is not a student id"),
     ("id,timestamp\nalice\n", "line 2: 1 values"),
+    ("id,timestamp\nalice,2025-03-01T10:00Z\nAlice,2025-03-02T10:00Z\n",
+     "line 3: id 'Alice' is already on line 2 \\(as 'alice'\\)"),
+    ("id,timestamp\nalice,\"2025-03-01\n", "line 2: not valid CSV"),
+    ("", "line 1: the header must be id,timestamp \\(found nothing\\)"),
 ])
 def test_a_timestamps_file_that_cannot_be_trusted_is_refused_naming_the_line(tmp_path, text, complaint):
     path = tmp_path / "times.csv"
@@ -220,7 +224,7 @@ def bad_time_class(tmp_path):
     (lambda f: (f / "submitted/alice/mlp/timestamp.txt").write_text("yesterday"),
      ["--due", DUE], "submitted/alice/mlp/timestamp.txt: 'yesterday' is not a time"),
     (lambda f: (f / "submitted/alice/mlp/timestamp.txt").write_bytes(b"\xff\xfe"),
-     ["--due", DUE], "submitted/alice/mlp/timestamp.txt is not UTF-8 text"),
+     ["--due", DUE], "submitted/alice/mlp/timestamp.txt line 1: not UTF-8 text"),
     (lambda f: None, ["--due", DUE],
      "none was found for {f}/submitted/alice/mlp/mlp.ipynb (no timestamp.txt beside it, not in a git repository)"),
     (lambda f: (f.parent / "t.csv").write_text("id,timestamp\nalice,soon\n"), ["--due", DUE, "--timestamps", "T"],

@@ -6,16 +6,14 @@ UsageError naming the file and the line, so a roster is either read whole or not
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import UsageError
-from autograder.identifiers import is_student_id, shown
+from autograder.identifiers import shown
+from autograder.course.student_csv import read_rows
 
 COLUMNS = ("id", "name", "email", "lms_id")
-MAX_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -26,25 +24,9 @@ class Student:
     lms_id: str = ""
 
 
-def _text(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read roster {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise UsageError(f"roster {path} is larger than {MAX_BYTES // 2**20} MiB")
-    try:
-        return data.decode("utf-8-sig")   # spreadsheets often start UTF-8 with a byte-order mark
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UsageError(f"{path} line {line}: not UTF-8 text") from None
-
-
-def _header(path: Path, row: list[str] | None) -> list[str]:
-    if row is None:
+def _header(path: Path, header: list[str] | None) -> list[str]:
+    if header is None:
         raise UsageError(f"{path} is empty: a roster needs a header row with an 'id' column")
-    header = [cell.strip().lower() for cell in row]
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
         raise UsageError(f"{path} line 1: unknown column {shown(unknown[0])} (columns: {', '.join(COLUMNS)})")
@@ -59,33 +41,9 @@ def _header(path: Path, row: list[str] | None) -> list[str]:
 def read_roster(path: Path) -> dict[str, Student]:
     """The students on the roster at `path`, by id, in the file's order.
 
-    Ids must be student ids (identifiers.is_student_id) and distinct, ignoring case as some file
-    systems do; cells are stripped of surrounding spaces; blank lines are skipped.
+    Ids must be student ids and distinct, ignoring case (see student_csv.read_rows).
     """
-    reader = csv.reader(io.StringIO(_text(path), newline=""), strict=True)
-    try:
-        header = _header(path, next(reader, None))
-        students: dict[str, Student] = {}
-        lines: dict[str, tuple[str, int]] = {}
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise UsageError(f"{path} line {line}: {len(row)} values, but the header names {len(header)} columns")
-            student = Student(**{name: cell.strip() for name, cell in zip(header, row)})
-            if not is_student_id(student.id):
-                raise UsageError(f"{path} line {line}: {shown(student.id)} is not a student id (ASCII letters, "
-                                 "digits, '.', '_' and '-', starting with a letter or digit, at most 64)")
-            key = student.id.casefold()
-            if key in lines:
-                first, first_line = lines[key]
-                raise UsageError(f"{path} line {line}: id {shown(student.id)} is already on line {first_line}"
-                                 + ("" if first == student.id else f" (as {shown(first)})"))
-            lines[key] = (student.id, line)
-            students[student.id] = student
-    except csv.Error as exc:
-        raise UsageError(f"{path} line {reader.line_num}: not valid CSV ({exc})") from None
+    students = {row["id"]: Student(**row) for _, row in read_rows(path, "roster", lambda h: _header(path, h))}
     if not students:
         raise UsageError(f"{path} lists no students, only a header")
     return students

@@ -12,8 +12,6 @@ A time that cannot be read, or a submission with no time at all, is a UsageError
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 from collections.abc import Iterable
@@ -21,56 +19,26 @@ from datetime import datetime
 from pathlib import Path
 
 from autograder.errors import UsageError
-from autograder.identifiers import is_student_id, shown
+from autograder.course.student_csv import read_rows, read_text
 from autograder.course.lateness import parse_time
 
 TIMESTAMP_FILE = "timestamp.txt"
-MAX_BYTES = 16 * 2**20        # a --timestamps file
 MAX_TIMESTAMP_BYTES = 4096    # nbgrader's timestamp.txt: one line
 LISTED = 5                    # submissions without a time named in the error
 GIT_SECONDS = 60
 
 
-def _read(path: Path, limit: int, what: str) -> str:
-    if path.is_symlink() or not path.is_file():
-        raise UsageError(f"{what} {path} is not a regular file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise UsageError(f"{what} {path} is larger than {limit} bytes")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"{what} {path} is not UTF-8 text") from None
+def _id_and_timestamp(path: Path, header: list[str] | None) -> list[str]:
+    if header != ["id", "timestamp"]:
+        found = ",".join(header or []) or "nothing"
+        raise UsageError(f"{path} line 1: the header must be id,timestamp (found {found})")
+    return header
 
 
 def read_timestamps(path: Path) -> dict[str, datetime]:
     """The times in a `--timestamps` CSV, by student id: a header `id,timestamp`, then one row per student."""
-    reader = csv.reader(io.StringIO(_read(path, MAX_BYTES, "timestamps file"), newline=""), strict=True)
-    times: dict[str, datetime] = {}
-    lines: dict[str, int] = {}
-    try:
-        header = [cell.strip().lower() for cell in next(reader, [])]
-        if header != ["id", "timestamp"]:
-            raise UsageError(f"{path} line 1: the header must be id,timestamp (found {','.join(header) or 'nothing'})")
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != 2:
-                raise UsageError(f"{path} line {line}: {len(row)} values, but the header names 2 columns")
-            student, text = (cell.strip() for cell in row)
-            if not is_student_id(student):
-                raise UsageError(f"{path} line {line}: {shown(student)} is not a student id")
-            if student in lines:
-                raise UsageError(f"{path} line {line}: id {shown(student)} is already on line {lines[student]}")
-            times[student], lines[student] = parse_time(text, f"{path} line {line}"), line
-    except csv.Error as exc:
-        raise UsageError(f"{path} line {reader.line_num}: not valid CSV ({exc})") from None
-    return times
+    return {row["id"]: parse_time(row["timestamp"], f"{path} line {line}")
+            for line, row in read_rows(path, "timestamps file", lambda header: _id_and_timestamp(path, header))}
 
 
 def nbgrader_timestamp(notebook: Path) -> datetime | None:
@@ -78,7 +46,9 @@ def nbgrader_timestamp(notebook: Path) -> datetime | None:
     path = notebook.parent / TIMESTAMP_FILE
     if not os.path.lexists(path):
         return None
-    return parse_time(_read(path, MAX_TIMESTAMP_BYTES, "timestamp file"), str(path), naive_is_utc=True)
+    if path.is_symlink():   # in the class folder, where a student may have put anything
+        raise UsageError(f"timestamp file {path} is not a regular file")
+    return parse_time(read_text(path, "timestamp file", MAX_TIMESTAMP_BYTES), str(path), naive_is_utc=True)
 
 
 def git_commit_time(notebook: Path, ceiling: Path | None = None) -> tuple[datetime | None, str]:

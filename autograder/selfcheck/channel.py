@@ -12,9 +12,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from autograder import bounds
-from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed
+from autograder.remote import Channel, RemoteObject, manual_seed
 from autograder.worker import wire
 from autograder.worker.serve import Namespace, describe
 
@@ -29,15 +27,13 @@ def _yours(filename: str) -> bool:
     return not filename.startswith(_INSTALLED)
 
 
-class LocalChannel:
-    """What a `RemoteObject` needs of a channel, answered from `namespace` in this process."""
+class LocalChannel(Channel):
+    """A channel answered from `namespace` in this process."""
+
+    stale = "this student object belongs to another check"
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self._server = Namespace(namespace)
-
-    def namespace(self) -> RemoteObject:
-        """The kernel's top-level names, as the `student` fixture gives them."""
-        return RemoteObject(self, None)
 
     def request(self, message: dict[str, Any]) -> Any:
         request = wire.unpack(wire.pack(message, self._to_handle), self._server.resolve)
@@ -45,21 +41,7 @@ class LocalChannel:
             data = wire.pack({"ok": True, "value": self._server.handle(request)}, self._server.keep)
         except (Exception, SystemExit) as exc:  # KeyboardInterrupt (the kernel's stop button) stops the check
             data = wire.pack({"ok": False, "error": describe(exc, _yours)})
-        reply = wire.unpack(data, self._from_handle)
-        if reply["ok"]:
-            return reply["value"]
-        error = reply["error"]
-        raise StudentCodeError(bounds.clip(error["type"], bounds.NAME_CHARS), error["message"], error["traceback"])
-
-    def _from_handle(self, handle: wire.Handle) -> RemoteObject:
-        return RemoteObject(self, handle)
-
-    def _to_handle(self, value: Any) -> wire.Handle:
-        if isinstance(value, RemoteObject) and value._channel is self and value._handle is not None:
-            return value._handle
-        if isinstance(value, RemoteObject):
-            raise wire.WireError("this student object belongs to another check")
-        raise wire.WireError(f"cannot send a value of type {type(value).__name__} to the worker")
+        return self._answer(wire.unpack(data, self._from_handle))
 
     def close(self) -> None:
         """Let go of every object the tests made."""

@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder import bounds
-
 from autograder.worker import wire
-from autograder.errors import ProtocolError, StudentCodeError, WorkerDied, WorkerTimeout
+from autograder.errors import ProtocolError, WorkerDied, WorkerTimeout
 from autograder.worker.launch import launch, scrubbed_env
 from autograder.worker.limits import Limits
-from autograder.remote import RemoteObject
+from autograder.remote import Channel
 
 
 class Budget:
@@ -44,8 +42,10 @@ def _copy_data(files: tuple[Path, ...], folder: Path) -> Path:
     return folder
 
 
-class WorkerClient:
+class WorkerClient(Channel):
     """One worker process running one submission. Handles it returns become proxies bound to it."""
+
+    stale = "this student object belongs to a worker that has been replaced"
 
     def __init__(self, limits: Limits, budget: Budget, hide: tuple[Path, ...] = (),
                  data: tuple[Path, ...] = ()) -> None:
@@ -90,33 +90,11 @@ class WorkerClient:
         except wire.WireError as exc:
             self.close()
             raise ProtocolError(f"the worker sent invalid data ({exc}); it was stopped") from None
-        return self._unwrap(reply)
-
-    def _unwrap(self, reply: Any) -> Any:
-        if type(reply) is dict and reply.keys() == {"ok", "value"} and reply["ok"] is True:
-            return reply["value"]
-        if type(reply) is dict and reply.keys() == {"ok", "error"} and reply["ok"] is False:
-            error = reply["error"]
-            if type(error) is dict and error.keys() == {"type", "message", "traceback"} \
-                    and all(type(v) is str for v in error.values()):
-                type_name = bounds.clip(error["type"], bounds.NAME_CHARS)
-                raise StudentCodeError(type_name, error["message"], error["traceback"])
-        self.close()
-        raise ProtocolError("the worker sent a malformed answer; it was stopped")
-
-    def namespace(self) -> RemoteObject:
-        """The submission's top-level names."""
-        return RemoteObject(self, None)
-
-    def _from_handle(self, handle: wire.Handle) -> RemoteObject:
-        return RemoteObject(self, handle)
-
-    def _to_handle(self, value: Any) -> wire.Handle:
-        if isinstance(value, RemoteObject) and value._channel is self and value._handle is not None:
-            return value._handle
-        if isinstance(value, RemoteObject):
-            raise wire.WireError("this student object belongs to a worker that has been replaced")
-        raise wire.WireError(f"cannot send a value of type {type(value).__name__} to the worker")
+        try:
+            return self._answer(reply)
+        except ProtocolError:
+            self.close()
+            raise ProtocolError("the worker sent a malformed answer; it was stopped") from None
 
     def _death_reason(self) -> str:
         self._proc.ended(2.0)
