@@ -7,6 +7,7 @@ computes), the message names it.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,9 @@ from typing import Any, NoReturn
 
 import torch
 
+from autograder.errors import StudentCodeError
 from autograder.remote import RemoteObject
+from autograder.unassigned import unassigned_mistake
 
 
 class CheckFailed(AssertionError):
@@ -92,6 +95,27 @@ def names_a_mistake(message: str) -> bool:
     if any(diagnosis in lowered for diagnosis in _DIAGNOSES):
         return True
     return not any(report.search(message) for report in _REPORTS)
+
+
+def naming_mistakes(explain: Callable[[StudentCodeError], str | None] = unassigned_mistake
+                    ) -> Callable[[Callable], Callable]:
+    """A decorator for tests: when the student's code raises an exception that `explain` recognises (it returns
+    the mistake, or None), the test fails with that mistake named, the exception and its traceback after it;
+    any other exception is reported as it is. By default, a name or attribute read before it was assigned."""
+    def decorate(test: Callable) -> Callable:
+        @functools.wraps(test)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return test(*args, **kwargs)
+            except StudentCodeError as error:
+                mistake = explain(error)
+                if mistake is None:
+                    raise
+                end = "" if mistake.endswith((".", "?", "!")) else "."
+                detail = f"\n{error.traceback}" if error.traceback else ""
+                raise CheckFailed(f"Likely mistake: {mistake}{end}\nYour code raised {error}{detail}") from None
+        return run
+    return decorate
 
 
 # Relative error in the CS231n sense: < 1e-7 is good, > 1e-2 is wrong.

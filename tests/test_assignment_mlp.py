@@ -18,6 +18,8 @@ EXPECTED = {
                                         "test_digits_accuracy": "held-out accuracy"},
     "mistake_no_nonlinearity.ipynb": {"test_mlp_matches_reference": "no nonlinearity"},
     "mistake_predict_in_train_mode.ipynb": {"test_predict_uses_eval_mode": "model.eval()"},
+    "mistake_predict_tracks_gradients.ipynb": {"test_predict_uses_eval_mode": "torch.no_grad()"},
+    "mistake_gradient_step_in_place.ipynb": {"test_gradient_step": "changed its input w, b in place"},
     "mistake_softmax_before_loss.ipynb": {"test_train_step_updates_like_sgd": "softmax applied before"},
     "mistake_swapped_in_out.ipynb": {"test_mlp_shapes": "in_features and out_features swapped",
                                      "test_mlp_matches_reference": "in_features and out_features swapped",

@@ -10,8 +10,9 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograder.checks import (CheckFailed, PartialCredit, assert_close, assert_rel_error, names_a_mistake, partial,
-                               tiers)
+from autograder.checks import (CheckFailed, PartialCredit, assert_close, assert_rel_error, names_a_mistake,
+                               naming_mistakes, partial, tiers)
+from autograder.errors import StudentCodeError
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 vectors = st.lists(finite, min_size=2, max_size=12).map(lambda xs: torch.tensor(xs, dtype=torch.float64))
@@ -114,3 +115,45 @@ def test_partial_credit_is_a_fraction_and_no_failed_check():
     for wrong in (-0.1, 1.5, float("nan"), True, "0.5"):
         with pytest.raises(ValueError, match="fraction from 0 to 1"):
             partial(wrong, "message")
+
+
+# naming_mistakes: an exception the explainer recognises becomes a failure naming the mistake; others pass through.
+
+UNASSIGNED = StudentCodeError(
+    "UnboundLocalError", "cannot access local variable 'loss' where it is not associated with a value",
+    '  File "<cell 22>", line 5, in train_step\n    loss.backward()\nUnboundLocalError: ...\n')
+
+
+def _raising(error):
+    def test(student):
+        raise error
+    return test
+
+
+def test_naming_mistakes_names_what_the_exception_proves():
+    with pytest.raises(CheckFailed) as failed:
+        naming_mistakes()(_raising(UNASSIGNED))(None)
+    message = str(failed.value)
+    assert message.startswith("Likely mistake: `loss` is read in train_step before any value is assigned to it")
+    assert "Your code raised UnboundLocalError: cannot access local variable 'loss'" in message
+    assert 'File "<cell 22>", line 5, in train_step' in message
+    assert names_a_mistake(message)
+
+
+def test_naming_mistakes_passes_other_exceptions_and_results_through():
+    other = StudentCodeError("RuntimeError", "mat1 and mat2 shapes cannot be multiplied", "")
+    with pytest.raises(StudentCodeError) as raised:
+        naming_mistakes()(_raising(other))(None)
+    assert raised.value is other
+    assert naming_mistakes()(lambda student: 42)(None) == 42
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_naming_mistakes_uses_the_explainers_words_once_punctuated(mistake):
+    with pytest.raises(CheckFailed) as failed:
+        naming_mistakes(lambda error: mistake)(_raising(StudentCodeError("ValueError", "bad", "")))(None)
+    message = str(failed.value)
+    assert message.startswith(f"Likely mistake: {mistake}")
+    assert message.endswith("\nYour code raised ValueError: bad")
+    head = message.removesuffix("\nYour code raised ValueError: bad")
+    assert head == f"Likely mistake: {mistake}" + ("" if mistake.endswith((".", "?", "!")) else ".")

@@ -9,13 +9,13 @@ fails the test with that mistake named.
 
 
 from __future__ import annotations
-import functools
 import math
 import re
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from autograder import checks
 from autograder.checks import (CheckFailed, assert_close, assert_shape, copy_parameters, expect_tensor,
                                matching_mistake, state_dict_of)
 from autograder.errors import StudentCodeError
@@ -172,21 +172,8 @@ def error_mistake(exc: StudentCodeError, d_k: int, n_keys: int) -> str | None:
 
 
 def naming_mistakes(d_k: int = D_HEAD, n_keys: int = S):
-    """A test whose submission raises an exception a known mistake explains fails with a message naming it
-    (any other exception is reported as it is)."""
-    def decorate(test):
-        @functools.wraps(test)
-        def run(*args, **kwargs):
-            try:
-                return test(*args, **kwargs)
-            except StudentCodeError as exc:
-                mistake = error_mistake(exc, d_k, n_keys)
-                if mistake is None:
-                    raise
-                detail = f"\n{exc.traceback}" if exc.traceback else ""
-                raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {exc}{detail}") from None
-        return run
-    return decorate
+    """A test whose submission raises an exception a known mistake explains fails with a message naming it."""
+    return checks.naming_mistakes(lambda exc: error_mistake(exc, d_k, n_keys))
 
 
 def pair(result, name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,6 @@ its mistake by itself (a name read before anything was assigned to it) fails the
 """
 
 
-import functools
 import math
 import pytest
 import torch
@@ -15,8 +14,7 @@ from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed
-from autograder.unassigned import unassigned_mistake
+from autograder.remote import RemoteObject, manual_seed, observe
 N, D, H1, H2, C = 9, 13, 11, 7, 5
 
 
@@ -39,20 +37,7 @@ def mistaken(name, mistake):
     return CheckFailed(f"{name}: likely mistake: {mistake}")
 
 
-def naming_mistakes(test):
-    """The test, failing with the mistake named when the student's code raises an exception that proves it by
-    itself (a name read before anything was assigned to it, an attribute of self never set); any other
-    exception is reported as it is."""
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except StudentCodeError as error:
-            mistake = unassigned_mistake(error)
-            if mistake is None:
-                raise
-            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
-    return run
+naming_mistakes = checks.naming_mistakes()  # a name read before anything was assigned to it, named
 
 
 @pytest.mark.points(5)

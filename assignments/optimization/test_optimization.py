@@ -23,7 +23,6 @@ reference's network and judged here, on held-out points the worker never sees.
 
 
 import copy
-import functools
 import re
 import pytest
 import torch
@@ -406,19 +405,7 @@ def known_mistake(error):
     return unassigned_mistake(error)
 
 
-def naming_mistakes(test):
-    """The test, failing with the mistake named when the student's code raises an exception a known mistake
-    explains (any other exception is reported as it is)."""
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except StudentCodeError as error:
-            mistake = known_mistake(error)
-            if mistake is None:
-                raise
-            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
-    return run
+naming_mistakes = checks.naming_mistakes(known_mistake)
 
 
 @pytest.mark.points(10)

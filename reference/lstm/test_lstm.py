@@ -14,7 +14,6 @@ accuracy is measured here, on the weights the submission trained.
 from __future__ import annotations
 
 import copy
-import functools
 import itertools
 import math
 import re
@@ -25,6 +24,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder import checks
 from autograder.checks import (CheckFailed, accuracy, assert_at_least, assert_close, assert_shape,
                                copy_parameters, expect_tensor, state_dict_of)
 from autograder.datasets import digits_split
@@ -116,29 +116,11 @@ def _name_error(message: str) -> str | None:
     return None
 
 
-def _explained(exc: StudentCodeError) -> CheckFailed | None:
-    """A failure naming the mistake behind an exception from the student's code, if a known one explains it."""
-    mistake = _name_error(f"{exc.type_name}: {exc.message}")
-    if mistake is None:
-        return None
-    detail = f"\n{exc.traceback}" if 'File "<' in exc.traceback else ""
-    end = "" if mistake.endswith("?") else "."
-    return CheckFailed(f"Likely mistake: {mistake}{end}\nYour code raised {exc}{detail}")
+def _mistake_in(exc: StudentCodeError) -> str | None:
+    return _name_error(f"{exc.type_name}: {exc.message}")
 
 
-def naming_mistakes(test: Callable) -> Callable:
-    """A test whose student code raises an exception a known mistake explains fails with that mistake named
-    (any other exception is reported as it is)."""
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except StudentCodeError as exc:
-            failure = _explained(exc)
-            if failure is None:
-                raise
-            raise failure from None
-    return run
+naming_mistakes = checks.naming_mistakes(_mistake_in)
 
 
 @contextmanager
@@ -356,7 +338,8 @@ def test_cell_zero_state(student):
     try:
         implicit = _pair(cell(x), f"LSTMCell({D}, {H})(x)")
     except StudentCodeError as exc:
-        raised = str(_explained(exc) or f"Your code raised {exc}")
+        mistake = _mistake_in(exc)
+        raised = (f"Likely mistake: {mistake}\n" if mistake else "") + f"Your code raised {exc}"
         raise CheckFailed("LSTMCell(x) without a state raised an error, while LSTMCell(x, (zeros, zeros)) works: the "
                           "zero state made when state is None is wrong. Make it h = c = x.new_zeros(N, H), one row "
                           f"per sequence of x, with x's dtype and device.\n{raised}") from None

@@ -4,7 +4,6 @@ Sizes differ in every dimension so that swapped axes cannot pass by coincidence;
 checks run in float64; module checks copy the student's weights into the reference. An exception that proves
 its mistake by itself (a name read before anything was assigned to it) fails the test with that mistake named.
 """
-import functools
 import math
 
 import pytest
@@ -15,8 +14,7 @@ from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed
-from autograder.unassigned import unassigned_mistake
+from autograder.remote import RemoteObject, manual_seed, observe
 
 N, D, H1, H2, C = 9, 13, 11, 7, 5
 
@@ -40,20 +38,7 @@ def mistaken(name, mistake):
     return CheckFailed(f"{name}: likely mistake: {mistake}")
 
 
-def naming_mistakes(test):
-    """The test, failing with the mistake named when the student's code raises an exception that proves it by
-    itself (a name read before anything was assigned to it, an attribute of self never set); any other
-    exception is reported as it is."""
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except StudentCodeError as error:
-            mistake = unassigned_mistake(error)
-            if mistake is None:
-                raise
-            raise CheckFailed(f"Likely mistake: {mistake}.\nYour code raised {error}\n{error.traceback}") from None
-    return run
+naming_mistakes = checks.naming_mistakes()  # a name read before anything was assigned to it, named
 
 
 # Part 1: linear regression by hand
@@ -137,7 +122,8 @@ def _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
 def test_gradient_step(student):
     w, b, dw, db = randn(D), torch.tensor(0.5, dtype=torch.float64), randn(D, seed=1), torch.tensor(
         2.0, dtype=torch.float64)
-    got = student.gradient_step(w, b, dw, db, 0.1)
+    call = observe(student.gradient_step, w, b, dw, db, 0.1)
+    got = call.output
     if not isinstance(got, tuple) or len(got) != 2:
         raise CheckFailed("gradient_step must return a pair (w, b)")
     uphill = "the step goes uphill: the update is w - lr * dw, not w + lr * dw"
@@ -146,6 +132,11 @@ def test_gradient_step(student):
                         mistakes={uphill: w + 0.1 * dw, divided: w - 0.1 / dw})
     checks.assert_close(returned_tensor(got[1], "new b"), b - 0.1 * db, "new b",
                         mistakes={uphill: b + 0.1 * db, divided: b - 0.1 / db})
+    if call.changed:
+        names = {"argument 1": "w", "argument 2": "b", "argument 3": "dw", "argument 4": "db"}
+        changed = ", ".join(names[place] for place in call.changed)
+        raise CheckFailed(f"gradient_step changed its input {changed} in place (w -= ... or w.sub_(...)): return "
+                          "new tensors, w - lr * dw and b - lr * db, and leave the inputs as they were")
 
 
 # Part 2: stacking linear layers
@@ -555,6 +546,9 @@ def test_predict_uses_eval_mode(student):
         raise CheckFailed(f"predict(model, x) must return class indices 0..{C - 1} as integers, got values "
                           f"from {float(first.min()):g} to {float(first.max()):g}: the argmax of the logits")
     checks.assert_close(first, ours.eval()(x).argmax(dim=1), "predicted labels")
+    if observe(student.predict, model, x).recorded_graph:
+        raise CheckFailed("predict built an autograd graph while it ran: prediction needs no gradients, so run "
+                          "the model under torch.no_grad()")
 
 
 # train: twelve copies of one sample, so every shuffled order makes the same batches and the losses can be
