@@ -115,6 +115,10 @@ def test_killed_mutants_name_the_tests_and_whether_the_mistake_is_named(audited)
     assert not outcomes["mean:5:arithmetic:1"]["named"]  # 27 for 3: any two scalars differ by some factor
     assert not outcomes["mean:5:return-none:1"]["named"]  # "expected a torch.Tensor, got a NoneType"
     assert outcomes["add:3:return-none:1"]["named"]      # the test's own message
+    assert outcomes["mean:5:unary-minus:1"]["feedback"].startswith("test_mean: ")
+    assert "sign is flipped" in outcomes["mean:5:unary-minus:1"]["feedback"]
+    assert "expected a torch.Tensor, got a NoneType" in outcomes["mean:5:return-none:1"]["feedback"]
+    assert outcomes["add:3:arithmetic:1"]["feedback"] == ""   # survived: nothing was said
 
 
 def test_markdown_report_shows_the_survivors_diffs(audited):

@@ -97,8 +97,8 @@ def audit_dict(audit: Audit) -> dict[str, Any]:
         "mutants": [{"id": r.mutant.id, "cell": r.mutant.cell, "line": r.mutant.line, "operator": r.mutant.operator,
                      "description": r.mutant.description, "original": r.mutant.original,
                      "mutated": r.mutant.mutated, "outcome": r.outcome, "score": r.score, "max_score": r.max_score,
-                     "killed_by": list(r.killed_by), "named": r.named, "equivalent": r.equivalent,
-                     "duration": r.duration} for r in audit.results],
+                     "killed_by": list(r.killed_by), "named": r.named, "feedback": r.feedback,
+                     "equivalent": r.equivalent, "duration": r.duration} for r in audit.results],
         "stale": [{"id": mutant_id, "reason": reason} for mutant_id, reason in audit.stale.items()],
     }
 

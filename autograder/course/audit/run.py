@@ -20,6 +20,7 @@ from autograder.reports.text import first_line, points
 from autograder.grading.results import SubmissionResult, TestResult
 
 OUTCOMES = ("survived", "killed", "timed_out", "crashed")
+FEEDBACK_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class MutantResult:
     named: bool                   # a message names the mistake (see `names_the_mutant`)
     duration: float
     equivalent: str | None = None  # the author's reason, when declared equivalent
+    feedback: str = ""            # what the student is told first: the naming message, else the first lost test's
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,11 @@ def judge(mutant: Mutant, result: SubmissionResult, equivalent: str | None = Non
         outcome = "crashed"
     else:
         outcome = "killed"
-    named = outcome == "killed" and any(names_the_mutant(t, mutant) for t in lost)
-    return MutantResult(mutant, outcome, result.score, result.max_score, tuple(t.name for t in lost), named,
-                        result.duration, equivalent)
+    naming = [t for t in lost if names_the_mutant(t, mutant)] if outcome == "killed" else []
+    shown = (naming or lost or [None])[0]
+    feedback = f"{shown.name}: {shown.message.strip()[:FEEDBACK_CHARS]}" if shown else result.error[:FEEDBACK_CHARS]
+    return MutantResult(mutant, outcome, result.score, result.max_score, tuple(t.name for t in lost), bool(naming),
+                        result.duration, equivalent, feedback)
 
 
 def _check_baseline(assignment: Assignment, root: Path) -> None:
