@@ -78,9 +78,12 @@ _DIAGNOSES = ("likely mistake:", "(same sizes in a different order", "(transpose
 _REPORTS = tuple(re.compile(pattern) for pattern in (
     r": expected a torch\.Tensor, got ", r": expected shape \(.*\), got \(", r": expected dtype \S+, got ",
     r": \d+ of \d+ values differ from the expected result", r": relative error \S+ is above the \S+ allowed",
-    r" is \S+; at least \S+ is needed", r"\.state_dict\(\) did not return a dict of tensors",
-    r" has \d+ parameter/buffer tensors, expected \d+", r": parameter .* has shape \(.*\), expected \(",
+    r" is \S+; at least \S+ is needed", r" is \S+; at most \S+ is allowed",
+    r"\.state_dict\(\) did not return a dict of tensors",
+    r" has \d+ parameter(?:/buffer)? tensors.*, expected \d+", r": parameter .* has shape \(.*\), expected \(",
     r"\Aassert ", r"\Aan assertion failed\Z",
+    # a test's own words that only set what was expected against what came back, and stop there
+    r"\A[^\n]*: expected [^\n;:]+, got [^\n;:]+\Z", r"\A[^\n]* should return [^\n;:]+[,;] got [^\n;:]+\Z",
 ))
 
 
@@ -124,10 +127,16 @@ def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return float(((a - e).abs() / (a.abs() + e.abs()).clamp_min(1e-8)).max()) if a.numel() else 0.0
 
 
+# What None in place of a result says: Python returns None from a function that reaches its end.
+NONE_RETURNED = "Likely mistake: a return statement is missing (a function without one returns None)"
+
+
 def expect_tensor(value: Any, name: str) -> torch.Tensor:
     """The value as a plain tensor, or a failure saying what came back instead."""
     if isinstance(value, torch.Tensor) and type(value) is torch.Tensor:
         return value
+    if value is None:
+        raise CheckFailed(f"{name}: expected a torch.Tensor, got None. {NONE_RETURNED}")
     if isinstance(value, RemoteObject):
         got = f"an object of type {value.remote_type}"
     else:
@@ -290,6 +299,11 @@ def accuracy(logits: Any, labels: torch.Tensor, name: str = "predictions") -> fl
 def assert_at_least(value: float, threshold: float, name: str) -> None:
     if not value >= threshold:
         raise CheckFailed(f"{name} is {value:.4g}; at least {threshold:g} is needed")
+
+
+def assert_at_most(value: float, threshold: float, name: str) -> None:
+    if not value <= threshold:
+        raise CheckFailed(f"{name} is {value:.4g}; at most {threshold:g} is allowed")
 
 
 def state_dict_of(remote_module: RemoteObject, name: str = "model") -> dict[str, torch.Tensor]:

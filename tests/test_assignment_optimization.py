@@ -47,26 +47,26 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "mistake_adam_averages_not_kept": {
         **dict.fromkeys(ADAM_STEPS, "m and v are not kept from one step to the next"),
-        RACE: "the adam model should reach",
+        RACE: "held-out MSE of the adam model after",
     },
     "mistake_adam_m_without_weight": {
         **dict.fromkeys(ADAM_STEPS, "the new gradient enters m without its weight"),
     },
     "mistake_momentum_velocity_not_stored": {
         "test_momentum_matches_torch_sgd_with_momentum": "is the new velocity stored in self.state[p]",
-        RACE: "the momentum model should reach",
+        RACE: "held-out MSE of the momentum model after",
     },
     "mistake_momentum_velocity_wrong_order": {
         "test_momentum_matches_torch_sgd_with_momentum": "velocity updated in the wrong order",
-        RACE: "the momentum model should reach",
+        RACE: "held-out MSE of the momentum model after",
     },
     "mistake_optimizer_wrong_model_parameters": {
         "test_each_optimizer_trains_its_own_model": "optimizer given the wrong model's parameters",
-        RACE: "the momentum model should reach",
+        RACE: "held-out MSE of the momentum model after",
     },
     "mistake_fit_missing_zero_grad": {
         "test_fit_trains_with_the_given_optimizer": "missing zero_grad",
-        RACE: "held-out MSE after 300 steps",
+        RACE: "held-out MSE of the adam model after 300 steps",
     },
     # Exceptions a known mistake explains: every test that reaches the failing code names it.
     "mistake_sgd_lr_as_plain_variable": {
@@ -251,7 +251,7 @@ CHEATS: dict[str, tuple[Path, dict[str, str], dict[str, str]]] = {
         RACE: "group added with add_param_group() did not move"}),
     "steps_do_nothing": (REFERENCE, STEPS_DO_NOTHING, {
         **dict.fromkeys(RULES, "step() never changed the parameters"), OWN_MODEL: "SGD.step() never changed",
-        RACE: "the adam model should reach"}),
+        RACE: "held-out MSE of the adam model after"}),
     "fit_with_its_own_torch_optimizer": (REFERENCE, FIT_WITH_ITS_OWN_TORCH_OPTIMIZER, {
         FIT: "fit never stepped the optimizer it was given",
         OWN_MODEL: "left that optimizer without any state", RACE: "left that optimizer without any state"}),
@@ -301,5 +301,5 @@ def test_nan_from_a_negative_v_is_not_blamed_on_the_step_counter(cheat):
     wrong = "v = beta2 * state[\"v\"] - (1 - beta2) * g * g"
     result = cheat("adam_v_negative", REFERENCE, {"adam": adam.replace(wrong.replace(" - (1", " + (1"), wrong)})
     assert_loses_exactly(result, POINTS, {**dict.fromkeys(ADAM_STEPS, "square root of a negative number"),
-                                          RACE: "the adam model should reach"})
+                                          RACE: "held-out MSE of the adam model after"})
     assert not any("step counter" in t.message for t in result.tests)

@@ -95,7 +95,7 @@ def test_the_weak_tests_mutants_survive_and_fail_the_audit(audited):
     assert list(outcomes) == IDS
     assert {i for i, m in outcomes.items() if m["outcome"] == "survived"} == SURVIVORS
     assert data["summary"] | {"duration": 0} == {
-        "mutants": 9, "killed": 7, "named": 4, "survived": 2, "equivalent": 0, "timed_out": 0, "crashed": 0,
+        "mutants": 9, "killed": 7, "named": 5, "survived": 2, "equivalent": 0, "timed_out": 0, "crashed": 0,
         "stale": 0, "score": 77.8, "duration": 0}
     arithmetic = outcomes["add:3:arithmetic:1"]
     assert (arithmetic["cell"], arithmetic["line"], arithmetic["operator"]) == ("add", 3, "arithmetic")
@@ -113,11 +113,11 @@ def test_killed_mutants_name_the_tests_and_whether_the_mistake_is_named(audited)
     assert not outcomes["mean:4:delete:1"]["named"]      # NameError for `total`, raised on the next line
     assert outcomes["mean:5:unary-minus:1"]["named"]     # checks: "the sign is flipped"
     assert not outcomes["mean:5:arithmetic:1"]["named"]  # 27 for 3: any two scalars differ by some factor
-    assert not outcomes["mean:5:return-none:1"]["named"]  # "expected a torch.Tensor, got a NoneType"
+    assert outcomes["mean:5:return-none:1"]["named"]      # checks: None, "a return statement is missing"
     assert outcomes["add:3:return-none:1"]["named"]      # the test's own message
     assert outcomes["mean:5:unary-minus:1"]["feedback"].startswith("test_mean: ")
     assert "sign is flipped" in outcomes["mean:5:unary-minus:1"]["feedback"]
-    assert "expected a torch.Tensor, got a NoneType" in outcomes["mean:5:return-none:1"]["feedback"]
+    assert "got None. Likely mistake: a return statement is missing" in outcomes["mean:5:return-none:1"]["feedback"]
     assert outcomes["add:3:arithmetic:1"]["feedback"] == ""   # survived: nothing was said
 
 
@@ -125,7 +125,7 @@ def test_markdown_report_shows_the_survivors_diffs(audited):
     _, _, markdown = audited
     assert markdown.startswith("# Mutation audit: tiny\n")
     assert "## Survivors (2)" in markdown and "```diff\n- return a + b\n+ return a - b\n```" in markdown
-    assert "## Killed, but no message names the mistake (3)" in markdown
+    assert "## Killed, but no message names the mistake (2)" in markdown
     assert "| mean:4:delete:1 | delete the statement |" in markdown and "| mean:4:dim:1 |" not in markdown
 
 
@@ -311,14 +311,16 @@ def test_a_diagnosis_or_a_tests_own_message_names_the_mistake():
         _message(checks.copy_parameters, {"w": torch.zeros(3, 2), "b": torch.zeros(2)}, module),
         "predict gives different answers for the same input: dropout is still active",
         "add(0, 0) must be 0\nassert None == 0",
+        _message(checks.expect_tensor, None, "y"),   # None: a return statement is missing
     ]
     reports = [
         _message(checks.assert_close, x + torch.tensor([0.0, 0.0, 1.0]), x, "y"),
         _message(checks.assert_rel_error, x + torch.tensor([0.0, 0.0, 1.0]), x, "y"),
         _message(checks.assert_shape, x, (4, 5), "y"),
         _message(checks.assert_dtype, x, torch.float64, "y"),
-        _message(checks.expect_tensor, None, "y"),
+        _message(checks.expect_tensor, 3, "y"),
         _message(checks.assert_at_least, 0.5, 0.9, "accuracy"),
+        _message(checks.assert_at_most, 0.5, 0.25, "held-out MSE"),
         _message(checks.copy_parameters, {"w": torch.zeros(2, 3)}, module),
         _message(checks.copy_parameters, {"w": torch.zeros(2, 4), "b": torch.zeros(2)}, module),
         "an assertion failed", "assert 1 == 2",

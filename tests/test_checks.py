@@ -10,8 +10,8 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograder.checks import (CheckFailed, PartialCredit, assert_close, assert_rel_error, names_a_mistake,
-                               naming_mistakes, partial, tiers)
+from autograder.checks import (CheckFailed, PartialCredit, assert_at_most, assert_close, assert_rel_error,
+                               expect_tensor, names_a_mistake, naming_mistakes, partial, tiers)
 from autograder.errors import StudentCodeError
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
@@ -157,3 +157,38 @@ def test_naming_mistakes_uses_the_explainers_words_once_punctuated(mistake):
     assert message.endswith("\nYour code raised ValueError: bad")
     head = message.removesuffix("\nYour code raised ValueError: bad")
     assert head == f"Likely mistake: {mistake}" + ("" if mistake.endswith((".", "?", "!")) else ".")
+
+
+# names_a_mistake: a test's own words that only set the expected against what came back name nothing.
+
+printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30)
+plain = printable.filter(lambda t: not any(c in t for c in ";:\n"))
+
+
+@given(printable, plain, plain)
+def test_expected_against_got_with_nothing_more_names_nothing(call, expected, got):
+    assume(names_a_mistake(call) and "likely mistake:" not in call.lower())
+    assert not names_a_mistake(f"{call}: expected {expected}, got {got}")
+    assert not names_a_mistake(f"{call} should return {expected}; got {got}")
+
+
+@pytest.mark.parametrize("message, named", [
+    ("conv_output_size(8, 3, stride=1, padding=1): expected 8, got 4", False),
+    ("conv_output_size(8, 3, stride=1, padding=1): expected 8, got 6. Likely mistake: the padding is counted once",
+     True),
+    ("train(model, X, y) should return a list of 5 losses, one per epoch; got []", False),
+    ("compare_optimizers should return a dict with the keys ['adam', 'momentum', 'sgd'], got []", False),
+    ("CNN(8) has 4 parameter tensors (710 numbers), expected 8 (972 numbers) with shapes (4, 1, 3, 3), (4,)", False),
+    ("held-out MSE of the sgd model after 300 steps (all three: sgd nan, adam 0.001) is nan; at most 0.25 is allowed",
+     False),
+    ("predict gives different answers for the same input: dropout is still active. Call model.eval()", True),
+    ("x: expected a torch.Tensor, got None. Likely mistake: a return statement is missing", True),
+])
+def test_reports_and_diagnoses_are_told_apart(message, named):
+    assert names_a_mistake(message) is named
+
+
+def test_none_in_place_of_a_tensor_is_named_a_missing_return():
+    assert "a return statement is missing" in failure(expect_tensor, None, "relu(z)")
+    assert not names_a_mistake(failure(expect_tensor, 3, "relu(z)"))
+    assert not names_a_mistake(failure(assert_at_most, 0.5, 0.25, "loss"))

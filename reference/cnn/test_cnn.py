@@ -157,6 +157,8 @@ def _check_size(got, expected, call, mistakes):
     if isinstance(got, float) and got == expected:
         raise CheckFailed(f"{call} returned the float {got!r}; sizes are whole numbers: return an int "
                           f"(use floor division //)")
+    if got is None:
+        raise CheckFailed(f"{call} returned None. {checks.NONE_RETURNED}")
     if type(got) is not int:
         what = got.remote_type if isinstance(got, RemoteObject) else type(got).__name__
         raise CheckFailed(f"{call} should return an int, got a {what}")
@@ -629,10 +631,18 @@ def _train(student, model, X, y, call, **kwargs):
 
 
 def _check_losses(losses, epochs, call):
+    if losses is None:
+        raise CheckFailed(f"{call} returned None. {checks.NONE_RETURNED}")
+    if isinstance(losses, (list, tuple)) and not losses:
+        raise CheckFailed(f"{call} returned an empty list. Likely mistake: each epoch's mean loss is never "
+                          "appended to the list train returns")
     if not isinstance(losses, (list, tuple)) or len(losses) != epochs:
         raise CheckFailed(f"{call} should return a list of {epochs} losses, one per epoch; got {losses!r:.80}")
-    if not all(type(v) in (int, float) and math.isfinite(v) for v in losses):
-        raise CheckFailed(f"{call} should return finite Python floats (use loss.item()); got {losses!r:.120}")
+    if any(type(v) is float and not math.isfinite(v) for v in losses):
+        raise CheckFailed(f"{call} returned epoch losses that are NaN or infinite: {losses!r:.120}. The loss "
+                          "blew up or an epoch's mean divides by zero")
+    if not all(type(v) in (int, float) for v in losses):
+        raise CheckFailed(f"{call} should return Python floats (use loss.item()); got {losses!r:.120}")
     return [float(v) for v in losses]
 
 
