@@ -42,6 +42,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "mistake_adam_eps_inside_sqrt": {
         **dict.fromkeys(ADAM_STEPS, "eps inside the square root"),
     },
+    "mistake_adam_bias_correction_multiplies": {
+        **dict.fromkeys(ADAM_STEPS, "v's bias correction multiplies"),
+        RACE: "held-out MSE of the adam model after",
+    },
     "mistake_adam_step_counter_from_one": {
         **dict.fromkeys(ADAM_STEPS, "step counter one ahead: the first update uses t = 2"),
     },

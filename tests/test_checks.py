@@ -179,6 +179,7 @@ def test_expected_against_got_with_nothing_more_names_nothing(call, expected, go
     ("train(model, X, y) should return a list of 5 losses, one per epoch; got []", False),
     ("compare_optimizers should return a dict with the keys ['adam', 'momentum', 'sgd'], got []", False),
     ("CNN(8) has 4 parameter tensors (710 numbers), expected 8 (972 numbers) with shapes (4, 1, 3, 3), (4,)", False),
+    ("LSTMCell(3, 8) has 440 parameters; expected 4·(H(D+H)+2H) = 416", False),
     ("held-out MSE of the sgd model after 300 steps (all three: sgd nan, adam 0.001) is nan; at most 0.25 is allowed",
      False),
     ("predict gives different answers for the same input: dropout is still active. Call model.eval()", True),

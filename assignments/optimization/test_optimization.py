@@ -81,6 +81,9 @@ AVERAGES_NOT_KEPT = ("m and v are not kept from one step to the next: store the 
                      "every step starts them from 0 again")
 M_UNWEIGHTED = "the new gradient enters m without its weight: m ← β1·m + (1 − β1)·g, not β1·m + g"
 V_UNWEIGHTED = "the new squared gradient enters v without its weight: v ← β2·v + (1 − β2)·g², not β2·v + g²"
+M_CORRECTION_MULTIPLIES = "m's bias correction multiplies: m̂ = m / (1 − β1^t), not m·(1 − β1^t)"
+V_CORRECTION_MULTIPLIES = "v's bias correction multiplies: v̂ = v / (1 − β2^t), not v·(1 − β2^t)"
+DENOMINATOR_MULTIPLIES = "the step multiplies by the denominator: θ ← θ − lr·m̂ / (√v̂ + ε), not lr·m̂·(√v̂ + ε)"
 NAN_IN_STEP = "{name}: {count} of {numel} values are NaN or infinite: {cause}"
 NAN_CAUSES = {"SGD": "the update divides by zero",
               "Momentum": "the update divides by zero (the velocity starts at 0: nothing may divide by it)",
@@ -136,9 +139,16 @@ def adam_trajectory(start, gradients, lr, betas, eps, mistake):
                 m_hat, v_hat = m[i], v[i]
             else:
                 m_hat, v_hat = m[i] / (1 - beta1 ** t), v[i] / (1 - beta2 ** t)
+            if mistake == M_CORRECTION_MULTIPLIES:
+                m_hat = m[i] * (1 - beta1 ** t)
+            if mistake == V_CORRECTION_MULTIPLIES:
+                v_hat = v[i] * (1 - beta2 ** t)
             denominator = {EPS_INSIDE_SQRT: (v_hat + eps).sqrt(),
                            EPS_SUBTRACTED: v_hat.sqrt() - eps}.get(mistake, v_hat.sqrt() + eps)
-            params[i] = params[i] - lr * m_hat / denominator
+            if mistake == DENOMINATOR_MULTIPLIES:
+                params[i] = params[i] - lr * m_hat * denominator
+            else:
+                params[i] = params[i] - lr * m_hat / denominator
         trajectory.append([p.clone() for p in params])
     return trajectory
 
@@ -434,7 +444,8 @@ def adam_mistakes(start, gradients, hyper):
     full = {"lr": hyper["lr"], "betas": betas, "eps": hyper.get("eps", 1e-8)}
     return {mistake: adam_trajectory(start, gradients, **full, mistake=mistake)
             for mistake in (no_bias_correction(betas), STEP_FROM_ZERO, EPS_INSIDE_SQRT, STEP_FROM_TWO,
-                            EPS_SUBTRACTED, M_UNWEIGHTED, V_UNWEIGHTED, AVERAGES_NOT_KEPT)}
+                            EPS_SUBTRACTED, M_UNWEIGHTED, V_UNWEIGHTED, AVERAGES_NOT_KEPT, M_CORRECTION_MULTIPLIES,
+                            V_CORRECTION_MULTIPLIES, DENOMINATOR_MULTIPLIES)}
 
 
 @pytest.mark.points(15)
