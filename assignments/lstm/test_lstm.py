@@ -33,11 +33,13 @@ N, L, D, H, C, LAYERS = 5, 7, 3, 8, 6, 2
 F64 = torch.float64
 GATES = ("i", "f", "g", "o")
 CELL_PARAMETERS = {"weight_ih": (4 * H, D), "weight_hh": (4 * H, H), "bias_ih": (4 * H,), "bias_hh": (4 * H,)}
+CELL_SHAPES = {"weight_ih": "(4H, D)", "weight_hh": "(4H, H)", "bias_ih": "(4H,)", "bias_hh": "(4H,)"}
 DIGITS_HIDDEN, DIGITS_EPOCHS, DIGITS_LR, DIGITS_BATCH, DIGITS_THRESHOLD = 48, 10, 2e-2, 32, 0.93
 _HIDDEN_SIZE = re.compile(r"Expected hidden\[\d\] size \((\d+), (\d+), (\d+)\), got \[(\d+), (\d+), (\d+)\]")
 _UNASSIGNED = re.compile(r"name '(\w+)' is not defined|cannot access local variable '(\w+)' where it is not "
                          r"associated with a value|local variable '(\w+)' referenced before assignment")
 _NO_ATTRIBUTE = re.compile(r"'(LSTMCell|DigitLSTM)' object has no attribute '(\w+)'")
+_LSTM_INPUT_SIZE = re.compile(r"input\.size\(-1\) must be equal to input_size\. Expected (\d+), got (\d+)")
 _UNIFORM_RANGE = re.compile(r"uniform_ expects to return a \[from, to\) range, but found from=(\S+) > to=(\S+)")
 _DEVICE = ('a hard-coded device: your code puts a tensor on the GPU ("cuda"), e.g. with '
            'torch.zeros(..., device="cuda") or .to("cuda"), but grading runs on a machine without a GPU. '
@@ -82,6 +84,10 @@ def _name_error(message: str) -> str | None:
             return (f"nn.LSTM has {expected[0]} layer(s) but the initial state is made for {got[0]}: build it with "
                     "nn.LSTM(..., num_layers=num_layers, ...) and make the state (num_layers, N, H)")
         return f"the initial state has shape {got}, but nn.LSTM expects (num_layers, N, H) = {expected}"
+    sizes = _LSTM_INPUT_SIZE.search(message)
+    if sizes:
+        return (f"the LSTM was built for inputs of {sizes[1]} features, but its inputs have {sizes[2]}: "
+                "nn.LSTM(input_size, hidden_size, ...) takes the input size first (are the two swapped?)")
     uniform = _UNIFORM_RANGE.search(message)
     if uniform:
         return (f"nn.init.uniform_(tensor, a, b) draws from [a, b) and needs a <= b, but got a = {uniform[1]}, "
@@ -256,8 +262,12 @@ def test_cell_parameters(student):
                           f"needs weight_ih, weight_hh, bias_ih and bias_hh (it has {sorted(state)})")
     count = sum(t.numel() for t in state.values())
     expected_count = 4 * (H * (D + H) + 2 * H)
+    wrong = [f"{name} is created with shape {tuple(state[name].shape)}, not {CELL_SHAPES[name]} = {shape}"
+             for name, shape in CELL_PARAMETERS.items() if state[name].numel() != math.prod(shape)]
     if count != expected_count:
-        raise CheckFailed(f"LSTMCell({D}, {H}) has {count} parameters; expected 4·(H(D+H)+2H) = {expected_count}")
+        where = f". Likely mistake: {'; '.join(wrong)} (four gate blocks of H rows)" if wrong else ""
+        raise CheckFailed(f"LSTMCell({D}, {H}) has {count} parameters; expected 4·(H(D+H)+2H) = {expected_count}"
+                          + where)
     for name, shape in CELL_PARAMETERS.items():
         assert_shape(state[name], shape, f"LSTMCell({D}, {H}).{name} (four gate blocks of H rows)")
 

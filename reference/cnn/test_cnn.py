@@ -341,6 +341,17 @@ def _shape_hint(got, expected, cfg, block):
     return None
 
 
+def _left_out(got, expected):
+    """The expected shapes missing from `got`, when `got` is `expected` with some left out, in order; else None."""
+    rest = iter(expected)
+    if len(got) >= len(expected) or not all(any(shape == e for e in rest) for shape in got):
+        return None
+    missing = list(expected)
+    for shape in got:
+        missing.remove(shape)
+    return missing
+
+
 def _check_parameters(state, ref, cfg, name):
     """The student's parameters must have the reference's shapes, in the reference's order."""
     expected = [(k, tuple(v.shape)) for k, v in ref.state_dict().items()]
@@ -352,6 +363,9 @@ def _check_parameters(state, ref, cfg, name):
         hint = ""
         if any("running_" in k or "num_batches" in k for k, _ in got):
             hint = ". Likely mistake: batch norm added; it is not part of this architecture"
+        elif missing := _left_out([s for _, s in got], [s for _, s in expected]):
+            hint = (f". Likely mistake: the layers with parameters {', '.join(map(str, missing))} are never "
+                    "created (a line of __init__ is missing, or a layer is not kept in the model)")
         raise CheckFailed(f"{name} has {len(got)} parameter tensors ({n_got} numbers), expected {len(expected)} "
                           f"({n_expected} numbers) with shapes {layout}{hint}")
     block = 0

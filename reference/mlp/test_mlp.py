@@ -348,7 +348,11 @@ def test_cross_entropy(student):
             (z.max(1).values + torch.log(torch.exp(z + z.max(1, keepdim=True).values).sum(1))
              - z.gather(1, y[:, None])[:, 0]).mean(),
         "the correct-class logits are gathered along dim 0, not dim 1: z[y[i], 0] instead of z[i, y[i]]":
-            (torch.logsumexp(z, 1) - z.gather(0, y[:, None])[:, 0]).mean()})
+            (torch.logsumexp(z, 1) - z.gather(0, y[:, None])[:, 0]).mean(),
+        "the row maximum is added back with the wrong sign: log(sum(exp(z))) = m + log(sum(exp(z - m))), not "
+        "m - log(...)": (2 * z.max(1).values - torch.logsumexp(z, 1) - z.gather(1, y[:, None])[:, 0]).mean(),
+        "the log-sum-exp is negated: the loss is log(sum(exp(z))) - z[y], not -log(sum(exp(z))) - z[y]":
+            (-torch.logsumexp(z, 1) - z.gather(1, y[:, None])[:, 0]).mean()})
 
 
 # Part 5: the MLP module
