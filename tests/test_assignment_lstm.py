@@ -86,6 +86,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "test_train_shuffles_with_its_seeded_generator": "not the global random state"},
     "mistake_predict_in_train_mode": {"test_predict": "dropout is still active"},
     "mistake_predict_with_gradients": {"test_predict": "predict built an autograd graph while it ran"},
+    "mistake_lstm_sizes_swapped": {
+        **_all(("test_digit_lstm_output_shape", "test_digit_lstm_every_row_matters",
+                "test_digit_lstm_batch_independence", "test_digit_lstm_learns_digits"),
+               "nn.LSTM(input_size, hidden_size, ...) takes the input size first"),
+        "test_digit_lstm_parameter_count": "has 210 parameters; expected 470",
+        "test_digit_lstm_matches_reference": "has shape (12, 8), expected (32, 3)"},
+    "mistake_weight_ih_sized_by_hidden": {
+        "test_cell_parameters": "weight_ih is created with shape (32, 8), not (4H, D) = (32, 3)",
+        "test_cell_zero_state": "mat1 and mat2 shapes cannot be multiplied",
+        "test_cell_matches_torch_lstm_cell": "has shape (32, 8), expected (32, 3)"},
 }
 
 

@@ -46,6 +46,8 @@ EXPECTED = {
         "test_cross_entropy": "the correct class's logit is added, not subtracted"},
     "mistake_cross_entropy_max_added_in_exp.ipynb": {
         "test_cross_entropy": "the row maximum is added inside the exponential, not subtracted"},
+    "mistake_cross_entropy_max_subtracted_back.ipynb": {
+        "test_cross_entropy": "the row maximum is added back with the wrong sign"},
     "mistake_cross_entropy_gather_dim0.ipynb": {
         "test_cross_entropy": "the correct-class logits are gathered along dim 0, not dim 1"},
     "mistake_train_optimizer_not_created.ipynb": dict.fromkeys(

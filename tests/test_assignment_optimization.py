@@ -94,6 +94,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         **dict.fromkeys((*ADAM_STEPS, OWN_MODEL, RACE), "`t` is used in step, but no variable, function or module "
                                                         "of that name exists"),
     },
+    "mistake_fit_returns_nothing": {
+        "test_fit_trains_with_the_given_optimizer": "fit returned None. Likely mistake: a return statement is missing"},
 }
 
 

@@ -321,8 +321,9 @@ def _check_parameters(state, ref, cfg, name):
         if any("running_" in k or "num_batches" in k for k, _ in got):
             hint = ". Likely mistake: batch norm added; it is not part of this architecture"
         elif missing := _left_out([s for _, s in got], [s for _, s in expected]):
-            hint = (f". Likely mistake: the layers with parameters {', '.join(map(str, missing))} are never "
-                    "created (a line of __init__ is missing, or a layer is not kept in the model)")
+            hint = (f". Likely mistake: the layers with parameters {', '.join(map(str, missing))} are not part "
+                    "of the model: a line of __init__ is missing, or the layers are kept in a plain Python list or "
+                    "dict, which nn.Module does not register (use nn.ModuleList or nn.Sequential)")
         raise CheckFailed(f"{name} has {len(got)} parameter tensors ({n_got} numbers), expected {len(expected)} "
                           f"({n_expected} numbers) with shapes {layout}{hint}")
     block = 0
