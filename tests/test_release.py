@@ -134,6 +134,35 @@ def test_secret(student):
     assert "test_secret" not in out and "only_hidden" not in out and "SECRET" not in out
 
 
+def test_public_tests_source_keeps_only_the_imports_the_public_tests_use(tmp_path):
+    source = '''from __future__ import annotations
+
+import math
+import pytest
+import torch.nn.functional as F
+from collections import OrderedDict, deque as queue
+from os.path import *
+
+
+def helper():
+    return queue()
+
+
+@pytest.mark.public
+def test_open(student):
+    assert helper() is not None
+
+
+def test_secret(student):
+    assert F.relu is not None and math.pi and OrderedDict
+'''
+    out = public_tests_source(source, tmp_path / "t.py")
+    compile(out, "t.py", "exec")
+    assert "from __future__ import annotations\n" in out and "import pytest\n" in out
+    assert "from collections import deque as queue\n" in out and "from os.path import *" in out
+    assert "math" not in out and "torch" not in out and "OrderedDict" not in out
+
+
 def test_check_runs_only_public_tests_offline_from_the_bundle(bundle, tmp_path):
     student_dir = tmp_path / "student"
     shutil.copytree(bundle / "mlp", student_dir)

@@ -17,7 +17,6 @@ import functools
 import math
 import re
 from contextlib import contextmanager
-import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -26,7 +25,7 @@ from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, vjp
+from autograder.remote import RemoteObject
 from autograder.unassigned import unassigned_mistake
 
 

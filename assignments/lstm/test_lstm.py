@@ -14,7 +14,6 @@ accuracy is measured here, on the weights the submission trained.
 
 
 from __future__ import annotations
-import copy
 import itertools
 import math
 import re
@@ -22,13 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import pytest
 import torch
-import torch.nn.functional as F
 from autograder import checks
 from autograder.checks import (CheckFailed, accuracy, assert_at_least, assert_close, assert_shape,
                                copy_parameters, expect_tensor, state_dict_of)
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed, observe, vjp
 N, L, D, H, C, LAYERS = 5, 7, 3, 8, 6, 2
 F64 = torch.float64
 GATES = ("i", "f", "g", "o")

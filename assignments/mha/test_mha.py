@@ -14,12 +14,9 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 from autograder import checks
-from autograder.checks import (CheckFailed, assert_close, assert_shape, copy_parameters, expect_tensor,
-                               matching_mistake, state_dict_of)
+from autograder.checks import CheckFailed, assert_close, assert_shape, expect_tensor, state_dict_of
 from autograder.errors import StudentCodeError
-from autograder.remote import vjp
 from autograder.unassigned import unassigned_mistake
 N, H, L, S, D_MODEL = 2, 3, 5, 7, 12  # batch, heads, queries, keys, model width: all different
 D_HEAD = D_MODEL // H                 # 4

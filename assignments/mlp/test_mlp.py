@@ -6,15 +6,11 @@ its mistake by itself (a name read before anything was assigned to it) fails the
 """
 
 
-import math
 import pytest
 import torch
-import torch.nn.functional as F
 from autograder import checks
 from autograder.checks import CheckFailed
-from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, manual_seed, observe
 N, D, H1, H2, C = 9, 13, 11, 7, 5
 
 

@@ -22,15 +22,12 @@ reference's network and judged here, on held-out points the worker never sees.
 """
 
 
-import copy
 import re
 import pytest
 import torch
-import torch.nn.functional as F
 from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject
 from autograder.unassigned import unassigned_mistake
 SHAPES = [(3, 5), (7,)]  # two parameters, sizes that differ in every dimension
 MAX_REL_ERROR = 1e-8

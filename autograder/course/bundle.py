@@ -39,14 +39,36 @@ def public_tests_source(source: str, path: Path) -> str:
     previous_short = False
     for node in nodes:
         is_docstring = node is nodes[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-        if id(node) in kept or isinstance(node, (ast.Import, ast.ImportFrom)) or is_docstring:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            text = _import_of(node, needed, lines)
+        elif id(node) in kept or is_docstring:
             start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
-            short = isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
-            if out:
-                out.append("\n" if short and previous_short else "\n\n\n")
-            out.append("".join(lines[start - 1:node.end_lineno]).rstrip("\n"))
-            previous_short = short
+            text = "".join(lines[start - 1:node.end_lineno]).rstrip("\n")
+        else:
+            continue
+        if text is None:
+            continue
+        short = isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
+        if out:
+            out.append("\n" if short and previous_short else "\n\n\n")
+        out.append(text)
+        previous_short = short
     return "".join(out) + "\n"
+
+
+def _import_of(node: ast.Import | ast.ImportFrom, needed: set[str], lines: list[str]) -> str | None:
+    """The import as written when the kept code uses every name it binds; only the used names when it uses
+    some; None when it uses none. `from __future__` imports change how the module compiles: always kept."""
+    def bound(alias: ast.alias) -> str:
+        return alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+    used = [alias for alias in node.names if bound(alias) in needed]
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__" or len(used) == len(node.names) \
+            or any(alias.name == "*" for alias in node.names):
+        return "".join(lines[node.lineno - 1:node.end_lineno]).rstrip("\n")
+    if not used:
+        return None
+    pruned = ast.ImportFrom(node.module, used, node.level) if isinstance(node, ast.ImportFrom) else ast.Import(used)
+    return ast.unparse(pruned)
 
 
 def _is_test(node: ast.stmt) -> bool:
