@@ -10,6 +10,7 @@ import ast
 from functools import cache
 from pathlib import Path
 
+from autograder.checks import names_a_mistake
 from autograder.grading.grade import grade_notebook
 from autograder.grading.results import SubmissionResult
 
@@ -43,9 +44,10 @@ def sample_names(assignment: str) -> list[str]:
 
 
 def assert_loses_exactly(result: SubmissionResult, points: dict[str, float], failing: dict[str, str],
-                         partial: dict[str, float] | None = None) -> None:
+                         partial: dict[str, float] | None = None, *, named: bool = True) -> None:
     """Tests in `failing` score 0 with a message containing the given words, tests in `partial` the points
-    given there (status partial, a message saying what full marks need); all others full marks."""
+    given there (status partial, a message saying what full marks need); all others full marks. With `named`,
+    at least one of those messages names the mistake (`checks.names_a_mistake`, the audit's measure)."""
     partial = partial or {}
     assert result.status == "graded" and not result.cell_errors, (result.error, result.cell_errors)
     assert {t.name: t.max_score for t in result.tests} == points
@@ -60,6 +62,9 @@ def assert_loses_exactly(result: SubmissionResult, points: dict[str, float], fai
             assert (test.status, test.score) == ("passed", test.max_score), (test.name, test.status, test.message)
     lost = sum(points[name] for name in failing) + sum(points[name] - given for name, given in partial.items())
     assert result.score == 100 - lost
+    if named and (failing or partial):
+        messages = [t.message for t in result.tests if t.name in failing or t.name in partial]
+        assert any(names_a_mistake(message) for message in messages), messages
 
 
 def assert_reference_scores_full_marks(assignment: str) -> None:
