@@ -80,7 +80,8 @@ _REPORTS = tuple(re.compile(pattern) for pattern in (
     r": \d+ of \d+ values differ from the expected result", r": relative error \S+ is above the \S+ allowed",
     r" is \S+; at least \S+ is needed", r" is \S+; at most \S+ is allowed",
     r"\.state_dict\(\) did not return a dict of tensors",
-    r" has \d+ parameter(?:/buffer)? tensors.*, expected \d+", r" has \d+ parameters; expected ", r": parameter .* has shape \(.*\), expected \(",
+    r" has \d+ parameter(?:/buffer)? tensors.*, expected \d+", r" has \d+ parameters; expected ",
+    r": parameter .* has shape \(.*\), expected \(",
     r"\Aassert ", r"\Aan assertion failed\Z",
     # a test's own words that only set what was expected against what came back, and stop there
     r"\A[^\n]*: expected [^\n;:]+, got [^\n;:]+\Z", r"\A[^\n]* should return [^\n;:]+[,;] got [^\n;:]+\Z",

@@ -127,6 +127,8 @@ def test_markdown_report_shows_the_survivors_diffs(audited):
     assert "## Survivors (2)" in markdown and "```diff\n- return a + b\n+ return a - b\n```" in markdown
     assert "## Killed, but no message names the mistake (2)" in markdown
     assert "| mean:4:delete:1 | delete the statement |" in markdown and "| mean:4:dim:1 |" not in markdown
+    told = next(line for line in markdown.splitlines() if line.startswith("| mean:5:arithmetic:1 |"))
+    assert told.split(" | ")[-1].startswith("test\\_mean: ") and "differ" in told, told   # what the student sees
 
 
 def test_declared_equivalents_pass_the_audit_and_stale_ones_are_reported(tiny_root, tmp_path):

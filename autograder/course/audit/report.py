@@ -112,6 +112,12 @@ def _diff(mutant: Mutant) -> str:
     return f"{fence}diff\n{body}\n{fence}\n"
 
 
+def _told(feedback: str, limit: int = 160) -> str:
+    """The first line of what a mutant's student is told, cut to `limit` characters."""
+    line = feedback.strip().split("\n", 1)[0] if feedback.strip() else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
 def _row(*cells: str) -> str:
     return "| " + " | ".join(markdown_text(cell) for cell in cells) + " |\n"
 
@@ -133,9 +139,11 @@ def audit_markdown(audit: Audit) -> str:
                      f"cell {markdown_text(mutant.cell)}, line {mutant.line}\n\n{_diff(mutant)}")
     parts.append(f"## Killed, but no message names the mistake ({len(audit.unnamed)})\n")
     if audit.unnamed:
-        parts.append("| mutant | change | mutated line | outcome | points |\n|---|---|---|---|---:|\n" + "".join(
-            _row(r.mutant.id, r.mutant.description, _code(r.mutant.mutated), _verdict(r),
-                 f"{points(r.score)}/{points(r.max_score)}") for r in audit.unnamed))
+        parts.append("| mutant | change | mutated line | outcome | points | the student is told |\n"
+                     "|---|---|---|---|---:|---|\n" + "".join(
+                         _row(r.mutant.id, r.mutant.description, _code(r.mutant.mutated), _verdict(r),
+                              f"{points(r.score)}/{points(r.max_score)}", _told(r.feedback))
+                         for r in audit.unnamed))
     if audit.equivalents:
         parts.append(f"## Declared equivalent ({len(audit.equivalents)})\n\n| mutant | reason | outcome |\n"
                      "|---|---|---|\n" + "".join(_row(r.mutant.id, r.equivalent, _verdict(r))
