@@ -16,6 +16,7 @@ CELL_MESSAGE_CHARS = 2_000      # a failing cell's exception message
 CELL_TRACEBACK_CHARS = 2_000    # a failing cell's traceback
 CELL_ERRORS = 50                # failing cells listed; the others are only counted
 TODO_NAMES = 100                # functions a self-check lists as still to write; the others are counted
+CALLED_NAMES = 256              # torch functions an observed call reports it used (names of NAME_CHARS)
 MAX_CELLS = 1_000               # cells in one notebook (each is a round trip to the worker)
 CELL_SOURCE_CHARS = 2**20       # one cell's source: the longest string the wire carries
 

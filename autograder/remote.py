@@ -121,6 +121,7 @@ class Observed:
     changed: list[str]     # the tensor or array arguments the call wrote to, e.g. "argument 1", "argument lr"
     tracks_grad: list[str]  # the returned tensors that still track gradients, e.g. "the result", "the result[1]"
     recorded_graph: bool   # autograd saved tensors for a backward pass while the call ran
+    called: list[str]      # the torch functions and methods it used, e.g. "torch.nn.functional.conv2d"
 
 
 def _argument(path: tuple) -> str:
@@ -132,15 +133,19 @@ def _argument(path: tuple) -> str:
 def observe(fn: RemoteObject, *args: Any, **kwargs: Any) -> Observed:
     """Call `fn` in the worker and learn what a contract can say about the call beyond its result: which
     tensor arguments it changed in place ("do not modify the inputs"), whether what it returns still
-    tracks gradients, and whether it built a graph for backpropagation at all ("without gradients").
+    tracks gradients, whether it built a graph for backpropagation at all ("without gradients"), and which
+    torch functions it called ("do not call F.conv2d here"). The names say what honest code did; code
+    that sets out to hide a call can, so they ground a verdict on a contract, not on security.
 
     The worker reports places, not names: the grader names them from what it sent and what came back,
     so the report can only be about the call's own values.
     """
     sent = [path for path, _ in arrays((args, kwargs))]
     reply = _channel_of(fn).request({"op": "observe", "target": fn._handle, "args": list(args), "kwargs": kwargs})
-    if not isinstance(reply, dict) or reply.keys() != {"output", "changed", "tracks_grad", "recorded_graph"} \
-            or type(reply["recorded_graph"]) is not bool:
+    if not isinstance(reply, dict) or reply.keys() != {"output", "changed", "tracks_grad", "recorded_graph", "called"} \
+            or type(reply["recorded_graph"]) is not bool or type(reply["called"]) is not list \
+            or len(reply["called"]) > bounds.CALLED_NAMES \
+            or not all(type(name) is str and len(name) <= bounds.NAME_CHARS for name in reply["called"]):
         raise TypeError("malformed answer from the worker to an observed call")
     returned = [path for path, _ in arrays(reply["output"])]
     for key, bound in (("changed", len(sent)), ("tracks_grad", len(returned))):
@@ -150,4 +155,4 @@ def observe(fn: RemoteObject, *args: Any, **kwargs: Any) -> Observed:
             raise TypeError("malformed answer from the worker to an observed call")
     return Observed(reply["output"], [_argument(sent[i]) for i in reply["changed"]],
                     ["the result" + "".join(f"[{part!r}]" for part in returned[i]) for i in reply["tracks_grad"]],
-                    reply["recorded_graph"])
+                    reply["recorded_graph"], reply["called"])

@@ -82,6 +82,7 @@ EXPECTED = {
         "test_predict_matches_reference": "predict must call model.eval()",
         "test_predict_batch_independence": "predict must call model.eval()",
     },
+    "mistake_conv2d_calls_F_conv2d.ipynb": {"test_conv2d_matches_F_conv2d": "conv2d calls torch.nn.functional.conv2d"},
     "mistake_convs_in_a_plain_list.ipynb": {name: "kept in a plain Python list or dict" for name in MODEL_TESTS},
 }
 

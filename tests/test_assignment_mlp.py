@@ -19,6 +19,9 @@ EXPECTED = {
     "mistake_no_nonlinearity.ipynb": {"test_mlp_matches_reference": "no nonlinearity"},
     "mistake_predict_in_train_mode.ipynb": {"test_predict_uses_eval_mode": "model.eval()"},
     "mistake_predict_tracks_gradients.ipynb": {"test_predict_uses_eval_mode": "torch.no_grad()"},
+    "mistake_activations_call_torch.ipynb": {"test_activations": "relu(z) calls torch.relu"},
+    "mistake_gradients_by_autograd.ipynb": {
+        "test_mse_gradients_match_finite_differences": "mse_gradients builds an autograd graph"},
     "mistake_gradient_step_in_place.ipynb": {"test_gradient_step": "changed its input w, b in place"},
     "mistake_softmax_before_loss.ipynb": {"test_train_step_updates_like_sgd": "softmax applied before"},
     "mistake_swapped_in_out.ipynb": {"test_mlp_shapes": "in_features and out_features swapped",

@@ -1,6 +1,6 @@
 """`remote.observe`: what a contract says about a call beyond its result, learnt from a real worker (which
-arguments it wrote to, whether its result tracks gradients, whether it built a graph), and an answer
-the grader cannot be made to misread."""
+arguments it wrote to, whether its result tracks gradients, whether it built a graph, which torch functions
+it called), and an answer the grader cannot be made to misread."""
 from __future__ import annotations
 
 import numpy as np
@@ -62,6 +62,30 @@ def predict_argmax_with_graph(X):
 
 def pair_with_graph(X):
     return {"labels": model(X).argmax(dim=1), "scores": [model(X).detach(), model(X)]}
+
+
+import torch.nn.functional as F
+
+
+def convolve_with_torch(x, w):
+    return F.conv2d(x, w)
+
+
+def convolve_by_hand(x, w):
+    patches = F.unfold(x, w.shape[-1])                            # (N, C*k*k, L)
+    out = w.flatten(1) @ patches                                   # (N, C_out, L)
+    side = x.shape[-1] - w.shape[-1] + 1
+    return out.view(x.shape[0], w.shape[0], side, side)
+
+
+def relu_by_module(z):
+    return torch.nn.ReLU()(z)
+
+
+def many_calls(x):
+    for k in range(400):
+        x = getattr(torch, ("sin", "cos")[k % 2])(x) if k < 2 else x.add(k)
+    return x
 '''
 
 
@@ -123,6 +147,26 @@ def test_a_student_exception_comes_back_as_from_any_call(student):
         observe(student.step_new, torch.ones(2))
 
 
+IMAGES, KERNELS = torch.randn(2, 3, 6, 6), torch.randn(4, 3, 3, 3)
+
+
+@pytest.mark.parametrize("function, args, present, absent", [
+    ("convolve_with_torch", (IMAGES, KERNELS), ["torch.nn.functional.conv2d"], []),
+    ("convolve_by_hand", (IMAGES, KERNELS),
+     ["torch.nn.functional.unfold", "torch.Tensor.flatten", "torch.Tensor.view"], ["torch.nn.functional.conv2d"]),
+    ("relu_by_module", (torch.randn(3),), ["torch.nn.functional.relu"], []),   # what the module's forward called
+])
+def test_the_torch_functions_a_call_used_are_named(student, function, args, present, absent):
+    called = observe(getattr(student, function), *args).called
+    assert all(name in called for name in present) and not any(name in called for name in absent), called
+    assert len(called) == len(set(called))
+
+
+def test_each_name_is_reported_once_in_the_order_first_used(student):
+    called = observe(student.many_calls, torch.ones(2)).called
+    assert called == ["torch.sin", "torch.cos", "torch.Tensor.add"]
+
+
 class _Forged:
     """A channel answering every request with one fixed reply, as a hostile worker could."""
 
@@ -135,13 +179,18 @@ class _Forged:
 
 @pytest.mark.parametrize("reply", [
     None, [], {"output": 1},
-    {"output": None, "changed": [0], "tracks_grad": [], "recorded_graph": False},      # no array was sent
-    {"output": None, "changed": [], "tracks_grad": [0], "recorded_graph": False},      # none came back
-    {"output": torch.ones(1), "changed": [], "tracks_grad": [0, 0], "recorded_graph": False},
-    {"output": None, "changed": [-1], "tracks_grad": [], "recorded_graph": False},
-    {"output": None, "changed": [True], "tracks_grad": [], "recorded_graph": False},
-    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": 1},
-    {"output": None, "changed": "argument 1", "tracks_grad": [], "recorded_graph": False},
+    {"output": None, "changed": [0], "tracks_grad": [], "recorded_graph": False, "called": []},      # no array was sent
+    {"output": None, "changed": [], "tracks_grad": [0], "recorded_graph": False, "called": []},      # none came back
+    {"output": torch.ones(1), "changed": [], "tracks_grad": [0, 0], "recorded_graph": False, "called": []},
+    {"output": None, "changed": [-1], "tracks_grad": [], "recorded_graph": False, "called": []},
+    {"output": None, "changed": [True], "tracks_grad": [], "recorded_graph": False, "called": []},
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": 1, "called": []},
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": False},                   # no "called"
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": False, "called": "torch.relu"},
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": False, "called": [1]},
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": False, "called": ["x" * 201]},
+    {"output": None, "changed": [], "tracks_grad": [], "recorded_graph": False, "called": ["f"] * 257},
+    {"output": None, "changed": "argument 1", "tracks_grad": [], "recorded_graph": False, "called": []},
 ])
 def test_a_forged_answer_is_refused_not_misread(reply):
     fn = RemoteObject(_Forged(reply), Handle(1, "function"))
@@ -150,6 +199,7 @@ def test_a_forged_answer_is_refused_not_misread(reply):
 
 
 def test_places_are_named_from_what_the_grader_sent_and_received():
-    reply = {"output": (torch.ones(1), torch.ones(2)), "changed": [1], "tracks_grad": [1], "recorded_graph": True}
+    reply = {"output": (torch.ones(1), torch.ones(2)), "changed": [1], "tracks_grad": [1], "recorded_graph": True,
+             "called": ["torch.relu"]}
     observed = observe(RemoteObject(_Forged(reply), Handle(1, "function")), torch.ones(1), "x", lr=torch.ones(1))
-    assert observed == Observed(reply["output"], ["argument lr"], ["the result[1]"], True)
+    assert observed == Observed(reply["output"], ["argument lr"], ["the result[1]"], True, ["torch.relu"])

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode, resolve_name
 
+from autograder.bounds import CALLED_NAMES, NAME_CHARS
 from autograder.worker import wire
 
 _LIMITS = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU, "file_size": resource.RLIMIT_FSIZE}
@@ -181,13 +183,29 @@ def _observe(fn: Any, args: list, kwargs: dict) -> dict:
         recorded = True
         return saved
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved), _TorchCalls() as calls:
         output = fn(*args, **kwargs)
     return {"output": output,
             "changed": [i for i, (array, old) in enumerate(zip(given, before)) if _contents(array) != old],
             "tracks_grad": [i for i, (_, array) in enumerate(wire.arrays(output))
                             if isinstance(array, torch.Tensor) and array.requires_grad],
-            "recorded_graph": recorded}
+            "recorded_graph": recorded,
+            "called": list(calls.names)}
+
+
+class _TorchCalls(TorchFunctionMode):
+    """The torch functions and tensor methods a call used, by name ("torch.nn.functional.conv2d"), in the order
+    of their first use: the outermost ones only (a mode is off while it handles a call), at most CALLED_NAMES."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, None] = {}
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if len(self.names) < CALLED_NAMES:
+            name = resolve_name(func) or getattr(func, "__qualname__", None) or type(func).__name__
+            self.names[str(name)[:NAME_CHARS]] = None
+        return func(*args, **(kwargs or {}))
 
 
 def _contents(array: Any) -> tuple:

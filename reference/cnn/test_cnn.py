@@ -26,7 +26,7 @@ from autograder import checks
 from autograder.checks import CheckFailed
 from autograder.datasets import digits_split
 from autograder.errors import StudentCodeError
-from autograder.remote import RemoteObject, vjp
+from autograder.remote import RemoteObject, observe, vjp
 from autograder.unassigned import unassigned_mistake
 
 
@@ -227,6 +227,12 @@ def _check_conv2d(student, x, w, b, stride, padding):
 def test_conv2d_matches_F_conv2d(student):
     x, w, b = _conv_inputs(seed=0)
     _check_conv2d(student, x, w, b, stride=1, padding=0)
+    library = [name for name in observe(student.conv2d, x, w, b, stride=1, padding=0).called
+               if "conv" in name.rsplit(".", 1)[-1]]
+    if library:
+        raise CheckFailed(f"conv2d calls {library[0]}: the notebook asks you to compute the convolution yourself, "
+                          "from windows of the padded input (F.pad and F.unfold are fine), not with F.conv2d or "
+                          "nn.Conv2d")
 
 
 @pytest.mark.points(8)

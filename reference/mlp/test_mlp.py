@@ -78,7 +78,8 @@ def test_mse_gradients_match_finite_differences(student):
     def loss_of_b(b_):
         return ((X @ w + b_ - y) ** 2).mean()
 
-    got = student.mse_gradients(X, y, w, b)
+    call = observe(student.mse_gradients, X, y, w, b)
+    got = call.output
     if not isinstance(got, tuple) or len(got) != 2:
         raise CheckFailed("mse_gradients must return a pair (dw, db)")
     dw = returned_tensor(got[0], "dL/dw from mse_gradients")
@@ -101,6 +102,10 @@ def test_mse_gradients_match_finite_differences(student):
     except CheckFailed:
         if not _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
             raise
+    if call.recorded_graph:
+        raise CheckFailed("mse_gradients builds an autograd graph: the notebook asks for the derived formulas, "
+                          "dL/dw = (2/N) X^T r and dL/db = (2/N) sum(r), computed directly, without .backward() "
+                          "or torch.autograd")
 
 
 def _derived_from_a_wrong_forward(student, X, y, w, b, dw, db):
@@ -261,10 +266,19 @@ def check_activation(student, name, got, expected, *, mistakes=None, max_error=N
 @naming_mistakes
 def test_activations(student):
     z = 3 * randn(N, C)
-    check_activation(student, "relu", student.relu(z), torch.relu(z))
-    check_activation(student, "sigmoid", student.sigmoid(z), torch.sigmoid(z), mistakes={
+    calls = {name: observe(getattr(student, name), z) for name in ("relu", "sigmoid", "tanh")}
+    check_activation(student, "relu", calls["relu"].output, torch.relu(z))
+    check_activation(student, "sigmoid", calls["sigmoid"].output, torch.sigmoid(z), mistakes={
         "the sign of the exponent is lost: sigmoid(z) = 1 / (1 + e^(-z))": torch.sigmoid(-z)})
-    check_activation(student, "tanh", student.tanh(z), torch.tanh(z))
+    check_activation(student, "tanh", calls["tanh"].output, torch.tanh(z))
+    for name, call in calls.items():
+        built_in = [f for f in call.called if f.rsplit(".", 1)[-1].rstrip("_") in BUILT_IN_ACTIVATIONS]
+        if built_in:
+            raise CheckFailed(f"{name}(z) calls {built_in[0]}: the notebook asks for tensor arithmetic (a comparison, "
+                              "torch.where, torch.exp), not torch.relu, torch.sigmoid or torch.tanh")
+
+
+BUILT_IN_ACTIVATIONS = {"relu", "sigmoid", "tanh", "expit"}
 
 
 @pytest.mark.points(5)
