@@ -132,6 +132,13 @@ def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
 NONE_RETURNED = "Likely mistake: a return statement is missing (a function without one returns None)"
 
 
+def returned(value: Any, call: str) -> Any:
+    """What a student's `call` returned; None is a failure naming the missing return statement."""
+    if value is None:
+        raise CheckFailed(f"{call} returned None. {NONE_RETURNED}")
+    return value
+
+
 def expect_tensor(value: Any, name: str) -> torch.Tensor:
     """The value as a plain tensor, or a failure saying what came back instead."""
     if isinstance(value, torch.Tensor) and type(value) is torch.Tensor:

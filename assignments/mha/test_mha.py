@@ -175,8 +175,7 @@ def naming_mistakes(d_k: int = D_HEAD, n_keys: int = S):
 
 def pair(result, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The (out, weights) pair a function or module returned, as tensors."""
-    if result is None:
-        raise CheckFailed(f"{name} returned None. {checks.NONE_RETURNED}")
+    checks.returned(result, name)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise CheckFailed(f"{name} should return a pair (out, weights), got {type(result).__name__}")
     return expect_tensor(result[0], f"{name}: out"), expect_tensor(result[1], f"{name}: weights")

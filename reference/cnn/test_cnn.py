@@ -157,8 +157,7 @@ def _check_size(got, expected, call, mistakes):
     if isinstance(got, float) and got == expected:
         raise CheckFailed(f"{call} returned the float {got!r}; sizes are whole numbers: return an int "
                           f"(use floor division //)")
-    if got is None:
-        raise CheckFailed(f"{call} returned None. {checks.NONE_RETURNED}")
+    checks.returned(got, call)
     if type(got) is not int:
         what = got.remote_type if isinstance(got, RemoteObject) else type(got).__name__
         raise CheckFailed(f"{call} should return an int, got a {what}")
@@ -652,8 +651,7 @@ def _train(student, model, X, y, call, **kwargs):
 
 
 def _check_losses(losses, epochs, call):
-    if losses is None:
-        raise CheckFailed(f"{call} returned None. {checks.NONE_RETURNED}")
+    checks.returned(losses, call)
     if isinstance(losses, (list, tuple)) and not losses:
         raise CheckFailed(f"{call} returned an empty list. Likely mistake: each epoch's mean loss is never "
                           "appended to the list train returns")

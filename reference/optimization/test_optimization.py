@@ -516,8 +516,7 @@ def as_losses(value, steps, name):
     if isinstance(value, torch.Tensor) and value.dim() == 1:
         value = value.tolist()
     items = value if isinstance(value, (list, tuple)) else None
-    if value is None:
-        raise CheckFailed(f"{name}: fit returned None. {checks.NONE_RETURNED}")
+    checks.returned(value, f"{name}: fit")
     if items is not None and not items:
         raise CheckFailed(f"{name}: fit returned an empty list. Likely mistake: no step's loss is appended to "
                           "the list fit returns")
@@ -616,8 +615,7 @@ def race_data():
 
 def trained_models(value):
     names = sorted(THRESHOLDS)
-    if value is None:
-        raise CheckFailed(f"compare_optimizers returned None. {checks.NONE_RETURNED}")
+    checks.returned(value, "compare_optimizers")
     if value == {}:
         raise CheckFailed(f"compare_optimizers returned an empty dict. Likely mistake: the trained models are "
                           f"never stored in it under their names {names}")

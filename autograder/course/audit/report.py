@@ -15,7 +15,7 @@ from rich.table import Table
 
 from autograder.course.audit.mutants import Mutant
 from autograder.reports.terminal import terminal_text
-from autograder.reports.text import markdown_text, points, spelled
+from autograder.reports.text import first_line, markdown_text, points, spelled
 
 if TYPE_CHECKING:  # grading imports torch: `grade audit --list` needs none of it
     from autograder.course.audit.run import Audit, MutantResult
@@ -114,7 +114,7 @@ def _diff(mutant: Mutant) -> str:
 
 def _told(feedback: str, limit: int = 160) -> str:
     """The first line of what a mutant's student is told, cut to `limit` characters."""
-    line = feedback.strip().split("\n", 1)[0] if feedback.strip() else ""
+    line = first_line(feedback)
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
